@@ -1,0 +1,411 @@
+"""Canonical names of the MRIO cube, its constructor and its validation.
+
+Every reader returns, and every later layer consumes, one :class:`xarray.Dataset` with the
+variables below. Regions and sectors are labels, never positions; the buyer side of a square
+matrix carries a ``_to`` suffix.
+
+========  ==============================================  ======================================
+variable  dims                                            meaning
+========  ==============================================  ======================================
+``Z``     (year, region, sector, region_to, sector_to)    intermediate sales
+``Y``     (year, region, sector, region_to, fd)           final demand of ``region_to`` by ``fd``
+``x``     (year, region, sector)                          gross output
+``va``    (year, region, sector)                          value added
+========  ==============================================  ======================================
+
+This module is a shared leaf: it imports nothing from the rest of :mod:`brgvc`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+import numpy as np
+import xarray as xr
+
+YEAR = "year"
+REGION = "region"
+SECTOR = "sector"
+REGION_TO = "region_to"
+SECTOR_TO = "sector_to"
+FD = "fd"
+DRAW = "draw"
+
+Z_DIMS = (YEAR, REGION, SECTOR, REGION_TO, SECTOR_TO)
+Y_DIMS = (YEAR, REGION, SECTOR, REGION_TO, FD)
+X_DIMS = (YEAR, REGION, SECTOR)
+
+GrossOutput = Literal["balanced", "published"]
+GROSS_OUTPUT_CONVENTIONS: tuple[str, ...] = ("balanced", "published")
+
+#: Final-demand categories in which negative entries are legitimate (changes in inventories).
+INVENTORY_CATEGORIES = frozenset({"INVEN", "INVNT", "P52", "P.52", "P5", "inventories"})
+
+
+class MRIOError(ValueError):
+    """Invalid MRIO input: the message names the file, year and cell concerned."""
+
+
+class MRIOBalanceWarning(UserWarning):
+    """A table does not balance within tolerance (the message names year and cells)."""
+
+
+def label_coord(values: Iterable[str]) -> np.ndarray:
+    """Return labels as an object array so that zarr v3 stores variable-length strings.
+
+    Fixed-width numpy unicode (``<U4``) has no zarr v3 specification and triggers an
+    ``UnstableSpecificationWarning``; object dtype maps to ``VariableLengthUTF8``.
+    """
+    return np.array([str(v) for v in values], dtype=object)
+
+
+def make_cube(
+    Z: np.ndarray,
+    Y: np.ndarray,
+    x: np.ndarray | None,
+    *,
+    years: Sequence[int],
+    regions: Sequence[str],
+    sectors: Sequence[str],
+    fd: Sequence[str],
+    attrs: dict | None = None,
+    gross_output: GrossOutput = "balanced",
+) -> xr.Dataset:
+    """Build the canonical cube from stacked (GN-indexed) arrays.
+
+    Parameters
+    ----------
+    Z : ndarray, shape (T, GN, GN)
+        Intermediate flows, rows = supplying country-sector, country-major.
+    Y : ndarray, shape (T, GN, G * F)
+        Final demand, columns country-major by category.
+    x : ndarray, shape (T, GN), optional
+        Published gross output. Required when ``gross_output="published"``; stored in
+        ``x_published`` whenever given.
+    years, regions, sectors, fd : sequence
+        Labels of the axes.
+    attrs : dict, optional
+        Dataset attributes (source, release, unit, provenance).
+    gross_output : {"balanced", "published"}
+        ``"balanced"`` sets x = Z·1 + Y·1 and va = x − 1'Z, so that every accounting identity
+        holds exactly; ``"published"`` uses the database's output and va = x − 1'Z.
+
+    Returns
+    -------
+    xarray.Dataset
+        The canonical cube (see module docstring).
+    """
+    check_gross_output(gross_output)
+    T, G, N, F = len(years), len(regions), len(sectors), len(fd)
+    Z = np.asarray(Z, dtype=np.float64).reshape(T, G, N, G, N)
+    Y = np.asarray(Y, dtype=np.float64).reshape(T, G, N, G, F)
+    coords = {
+        YEAR: np.asarray(years, dtype=np.int64),
+        REGION: label_coord(regions),
+        SECTOR: label_coord(sectors),
+        REGION_TO: label_coord(regions),
+        SECTOR_TO: label_coord(sectors),
+        FD: label_coord(fd),
+    }
+    ds = xr.Dataset(
+        {"Z": (Z_DIMS, Z), "Y": (Y_DIMS, Y)},
+        coords=coords,
+        attrs=dict(attrs or {}),
+    )
+    if x is not None:
+        ds["x_published"] = (X_DIMS, np.asarray(x, dtype=np.float64).reshape(T, G, N))
+    return with_gross_output(ds, gross_output)
+
+
+def check_gross_output(gross_output: str) -> None:
+    """Raise a clear error for an unknown gross-output convention."""
+    if gross_output not in GROSS_OUTPUT_CONVENTIONS:
+        raise MRIOError(
+            f"gross output convention {gross_output!r} is not one of {GROSS_OUTPUT_CONVENTIONS}"
+        )
+
+
+def with_gross_output(ds: xr.Dataset, gross_output: GrossOutput = "balanced") -> xr.Dataset:
+    """Set ``x`` and ``va`` on a cube according to the gross-output convention.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Cube with ``Z`` and ``Y`` (and ``x_published`` for ``"published"``).
+    gross_output : {"balanced", "published"}
+        See :func:`make_cube`.
+
+    Returns
+    -------
+    xarray.Dataset
+        A shallow copy with ``x`` and ``va`` (lazy if the inputs are).
+    """
+    check_gross_output(gross_output)
+    ds = ds.copy()
+    if gross_output == "balanced":
+        x = ds["Z"].sum((REGION_TO, SECTOR_TO)) + ds["Y"].sum((REGION_TO, FD))
+    else:
+        if "x_published" not in ds:
+            raise MRIOError(
+                f"gross_output='published' needs the database's output column, "
+                f"but dataset {ds.attrs.get('source', '?')!r} has no x_published"
+            )
+        x = ds["x_published"]
+    colsum = ds["Z"].sum((REGION, SECTOR)).rename({REGION_TO: REGION, SECTOR_TO: SECTOR})
+    ds["x"] = x.transpose(*X_DIMS)
+    ds["va"] = (x - colsum).transpose(*X_DIMS)
+    ds.attrs["gross_output"] = gross_output
+    return ds
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Issue:
+    """One finding of :func:`validate`.
+
+    Attributes
+    ----------
+    year : int
+    kind : str
+        ``row_balance``, ``column_balance``, ``negative_cell``, ``nonpositive_output``,
+        ``negative_value_added``, ``column_sum_ge_1``, ``spectral_radius_ge_1`` or ``nan``.
+    severity : {"error", "warning", "info"}
+    region, sector : str or None
+        The country-sector concerned.
+    detail : str
+        Human-readable message with the numbers.
+    value : float
+    """
+
+    year: int
+    kind: str
+    severity: str
+    region: str | None
+    sector: str | None
+    detail: str
+    value: float = float("nan")
+
+    def __str__(self) -> str:
+        where = f"{self.region}.{self.sector}" if self.region is not None else "table"
+        return f"[{self.severity}] {self.year} {where}: {self.kind}: {self.detail}"
+
+
+@dataclasses.dataclass
+class ValidationReport:
+    """The result of :func:`validate`: a list of :class:`Issue` with helpers."""
+
+    issues: list[Issue]
+
+    @property
+    def errors(self) -> list[Issue]:
+        """Issues with severity ``error``."""
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def ok(self) -> bool:
+        """True when no issue is an error."""
+        return not self.errors
+
+    def by_kind(self, kind: str) -> list[Issue]:
+        """Issues of one kind."""
+        return [i for i in self.issues if i.kind == kind]
+
+    def to_frame(self):
+        """Issues as a :class:`pandas.DataFrame`."""
+        import pandas as pd
+
+        return pd.DataFrame([dataclasses.asdict(i) for i in self.issues])
+
+    def raise_if_errors(self) -> None:
+        """Raise :class:`MRIOError` listing the first errors."""
+        if self.errors:
+            head = "; ".join(str(i) for i in self.errors[:5])
+            more = f" (+{len(self.errors) - 5} more)" if len(self.errors) > 5 else ""
+            raise MRIOError(f"invalid MRIO table: {head}{more}")
+
+    def __str__(self) -> str:
+        return "\n".join(str(i) for i in self.issues) or "no issues"
+
+
+def validate(
+    ds: xr.Dataset,
+    *,
+    rtol: float = 1e-2,
+    atol: float = 1.0,
+    spectral: bool = True,
+) -> ValidationReport:
+    """Check a cube year by year and name every problem by year, region and sector.
+
+    Checks: NaN or infinite cells; negative cells (allowed only in final-demand inventory
+    categories, reported as ``info``); row balance ``Z·1 + Y·1 = x`` and column balance
+    ``1'Z + va = x`` (warnings beyond ``atol + rtol·|x|``); zero or negative output
+    (a zero column of A, reported); negative value added; column sums of A ≥ 1 and the
+    spectral radius of A ≥ 1 (errors: the Leontief inverse does not exist or is not
+    non-negative).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Canonical cube.
+    rtol, atol : float
+        Tolerance of the balance checks.
+    spectral : bool
+        Also compute the spectral radius of A (a few power iterations) when some column sum
+        of A is ≥ 1.
+
+    Returns
+    -------
+    ValidationReport
+    """
+    issues: list[Issue] = []
+    regions = [str(r) for r in ds[REGION].values]
+    sectors = [str(s) for s in ds[SECTOR].values]
+    fd = [str(f) for f in ds[FD].values]
+    N = len(sectors)
+
+    def label(k: int) -> tuple[str, str]:
+        return regions[k // N], sectors[k % N]
+
+    for year in ds[YEAR].values:
+        year = int(year)
+        one = ds.sel({YEAR: year})
+        Z = stacked_square(one["Z"])
+        Y = stacked_final(one["Y"])
+        GN = Z.shape[0]
+        x = np.asarray(one["x"].values, dtype=float).reshape(GN)
+        va = np.asarray(one["va"].values, dtype=float).reshape(GN)
+        for name, arr in (("Z", Z), ("Y", Y), ("x", x)):
+            bad = np.argwhere(~np.isfinite(arr))
+            for cell in bad[:20]:
+                r, s = label(int(cell[0]))
+                issues.append(
+                    Issue(year, "nan", "error", r, s, f"{name}{tuple(int(c) for c in cell)} is "
+                          f"{arr[tuple(cell)]!r}")
+                )
+        if any(i.kind == "nan" and i.year == year for i in issues):
+            continue
+        negZ = np.argwhere(Z < 0)
+        for i, j in negZ[:50]:
+            r, s = label(int(i))
+            rt, st = label(int(j))
+            issues.append(
+                Issue(year, "negative_cell", "error", r, s,
+                      f"Z[{r}.{s} -> {rt}.{st}] = {Z[i, j]:g} < 0", float(Z[i, j]))
+            )
+        F = len(fd)
+        Yr = Y.reshape(GN, -1, F)
+        for f_idx, cat in enumerate(fd):
+            neg = np.argwhere(Yr[:, :, f_idx] < 0)
+            if not len(neg):
+                continue
+            allowed = cat in INVENTORY_CATEGORIES
+            if allowed:
+                issues.append(
+                    Issue(year, "negative_cell", "info", None, None,
+                          f"{len(neg)} negative cells in final-demand category {cat} "
+                          "(inventories, kept)", float(Yr[:, :, f_idx].min()))
+                )
+            else:
+                for i, d in neg[:50]:
+                    r, s = label(int(i))
+                    issues.append(
+                        Issue(year, "negative_cell", "error", r, s,
+                              f"Y[{r}.{s} -> {regions[d]}.{cat}] = {Yr[i, d, f_idx]:g} < 0",
+                              float(Yr[i, d, f_idx]))
+                    )
+        row_err = Z.sum(1) + Y.sum(1) - x
+        tol = atol + rtol * np.abs(x)
+        for k in np.flatnonzero(np.abs(row_err) > tol):
+            r, s = label(int(k))
+            issues.append(
+                Issue(year, "row_balance", "warning", r, s,
+                      f"Z·1 + Y·1 − x = {row_err[k]:g} (x = {x[k]:g})", float(row_err[k]))
+            )
+        col_err = Z.sum(0) + va - x
+        for k in np.flatnonzero(np.abs(col_err) > tol):
+            r, s = label(int(k))
+            issues.append(
+                Issue(year, "column_balance", "warning", r, s,
+                      f"1'Z + va − x = {col_err[k]:g} (x = {x[k]:g})", float(col_err[k]))
+            )
+        for k in np.flatnonzero(x <= 0):
+            r, s = label(int(k))
+            issues.append(
+                Issue(year, "nonpositive_output", "warning", r, s,
+                      f"gross output {x[k]:g} <= 0: column of A and v set to 0", float(x[k]))
+            )
+        pos = x > 0
+        for k in np.flatnonzero(pos & (va < 0)):
+            r, s = label(int(k))
+            issues.append(
+                Issue(year, "negative_value_added", "warning", r, s,
+                      f"value added {va[k]:g} < 0", float(va[k]))
+            )
+        colsumA = np.zeros(GN)
+        colsumA[pos] = Z.sum(0)[pos] / x[pos]
+        high = np.flatnonzero(colsumA >= 1.0)
+        for k in high:
+            r, s = label(int(k))
+            issues.append(
+                Issue(year, "column_sum_ge_1", "warning", r, s,
+                      f"column sum of A = {colsumA[k]:.6g} >= 1", float(colsumA[k]))
+            )
+        if spectral and len(high):
+            A = np.zeros_like(Z)
+            A[:, pos] = Z[:, pos] / x[pos]
+            rho = float(np.max(np.abs(np.linalg.eigvals(A))))
+            if rho >= 1.0:
+                issues.append(
+                    Issue(year, "spectral_radius_ge_1", "error", None, None,
+                          f"spectral radius of A = {rho:.6g} >= 1: (I − A) has no "
+                          "non-negative inverse", rho)
+                )
+    return ValidationReport(issues)
+
+
+def stacked_square(da: xr.DataArray) -> np.ndarray:
+    """Return a (region, sector, region_to, sector_to) array as a GN × GN matrix."""
+    v = np.asarray(da.transpose(REGION, SECTOR, REGION_TO, SECTOR_TO).values, dtype=np.float64)
+    G, N = v.shape[0], v.shape[1]
+    return v.reshape(G * N, G * N)
+
+
+def stacked_final(da: xr.DataArray, by_destination: bool = False) -> np.ndarray:
+    """Return final demand as GN × (G·F), or GN × G summed over categories.
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        ``Y`` of one year, dims (region, sector, region_to, fd).
+    by_destination : bool
+        Sum over the final-demand categories.
+    """
+    v = np.asarray(da.transpose(REGION, SECTOR, REGION_TO, FD).values, dtype=np.float64)
+    G, N = v.shape[0], v.shape[1]
+    if by_destination:
+        return v.sum(-1).reshape(G * N, G)
+    return v.reshape(G * N, -1)
+
+
+def stacked_vector(da: xr.DataArray) -> np.ndarray:
+    """Return a (region, sector) vector as a length-GN array."""
+    return np.asarray(da.transpose(REGION, SECTOR).values, dtype=np.float64).reshape(-1)
+
+
+def warn_balance(report: ValidationReport, source: str) -> None:
+    """Emit one :class:`MRIOBalanceWarning` summarising balance problems, if any."""
+    bal = report.by_kind("row_balance") + report.by_kind("column_balance")
+    if bal:
+        worst = max(bal, key=lambda i: abs(i.value))
+        warnings.warn(
+            f"{source}: {len(bal)} country-sectors out of balance; worst {worst}",
+            MRIOBalanceWarning,
+            stacklevel=3,
+        )

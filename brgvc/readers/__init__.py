@@ -1,0 +1,187 @@
+"""Readers: one module per MRIO database, each giving the canonical cube of :mod:`brgvc.schema`.
+
+``open_mrio(FORMAT, PATH)`` opens a database's files lazily (one dask chunk per year, read when
+computed); :mod:`brgvc.readers.store` writes and reads the zarr cube store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import dask
+import dask.array as da
+import numpy as np
+import xarray as xr
+
+from brgvc.readers import wiod2013
+from brgvc.schema import MRIOError, make_cube, with_gross_output
+
+__all__ = ["FORMATS", "open_mrio", "register", "year_reader"]
+
+
+class Format:
+    """A registered database layout.
+
+    Parameters
+    ----------
+    name : str
+        Format name used on the command line (``brgvc ingest NAME``).
+    list_years : callable
+        ``list_years(path) -> dict[int, Path]``.
+    read_year : callable
+        ``read_year(path, year) -> dict`` with ``Z`` (GN × GN), ``Y`` (GN × G·F), ``x`` (GN),
+        ``regions``, ``sectors``, ``fd``, ``sha256``.
+    labels : callable
+        ``labels(path) -> (regions, sectors, fd)`` without reading the numbers.
+    attrs : dict
+        Source, release, unit and citation.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        list_years: Callable,
+        read_year: Callable,
+        labels: Callable,
+        attrs: dict,
+    ) -> None:
+        self.name = name
+        self.list_years = list_years
+        self.read_year = read_year
+        self.labels = labels
+        self.attrs = attrs
+
+
+FORMATS: dict[str, Format] = {}
+
+
+def register(fmt: Format) -> None:
+    """Add a database layout to the registry."""
+    FORMATS[fmt.name] = fmt
+
+
+def _wiod_labels(path: str | Path) -> tuple[list[str], list[str], list[str]]:
+    folder = Path(path) if Path(path).is_dir() else Path(path).parent
+    if (folder / "countries.csv").exists() and (folder / "sectors.csv").exists():
+        regions, sectors = wiod2013.read_labels(folder)
+    else:
+        import pandas as pd
+
+        first = next(iter(wiod2013.year_files(path).values()))
+        try:
+            rows = pd.read_csv(first, usecols=[0, 1])
+        except (EOFError, OSError, ValueError) as exc:
+            raise MRIOError(f"{first}: cannot read row labels ({exc})") from exc
+        regions = list(dict.fromkeys(rows["country"].astype(str)))
+        sectors = list(dict.fromkeys(rows["sector"].astype(str)))
+    return regions, sectors, list(wiod2013.FD_CATEGORIES)
+
+
+def _wiod_read(path: str | Path, year: int) -> dict:
+    files = wiod2013.year_files(path)
+    if year not in files:
+        raise MRIOError(f"{path}: no WIOD 2013 file for year {year}")
+    regions, sectors, _ = _wiod_labels(path)
+    return wiod2013.read_year(files[year], regions, sectors)
+
+
+register(
+    Format(
+        "wiod2013",
+        wiod2013.year_files,
+        _wiod_read,
+        _wiod_labels,
+        {
+            "source": wiod2013.SOURCE,
+            "release": wiod2013.RELEASE,
+            "unit": wiod2013.UNIT,
+            "price_basis": "basic prices",
+            "citation": wiod2013.CITATION,
+        },
+    )
+)
+
+
+def year_reader(fmt: str) -> Format:
+    """Return the registered :class:`Format` for a name, with a clear error otherwise."""
+    try:
+        return FORMATS[fmt]
+    except KeyError:
+        raise MRIOError(
+            f"unknown MRIO format {fmt!r}; known formats: {', '.join(sorted(FORMATS))}"
+        ) from None
+
+
+def select_years(available: Iterable[int], years: Iterable[int] | None, where: str) -> list[int]:
+    """Check requested years against those available; all when ``years`` is None."""
+    available = sorted(int(y) for y in available)
+    if years is None:
+        return available
+    years = sorted({int(y) for y in years})
+    missing = [y for y in years if y not in available]
+    if missing:
+        raise MRIOError(
+            f"{where}: years {missing} not available (have {available[0]}–{available[-1]})"
+        )
+    return years
+
+
+def open_mrio(
+    fmt: str,
+    path: str | Path,
+    years: Iterable[int] | None = None,
+    gross_output: str = "balanced",
+) -> xr.Dataset:
+    """Open a database's files as a lazy canonical cube, one dask chunk per year.
+
+    Parameters
+    ----------
+    fmt : str
+        Registered format name (see ``FORMATS``), e.g. ``"wiod2013"``.
+    path : str or Path
+        Folder (or file) as the publisher distributes it.
+    years : iterable of int, optional
+        Years to open (default: all found).
+    gross_output : {"balanced", "published"}
+        Gross-output convention (see :func:`brgvc.schema.with_gross_output`).
+
+    Returns
+    -------
+    xarray.Dataset
+        Lazy cube; nothing but the labels is read until computed. ``attrs["provenance"]``
+        maps each file name to its SHA-256.
+    """
+    f = year_reader(fmt)
+    files = f.list_years(path)
+    sel = select_years(files, years, str(path))
+    regions, sectors, fd = f.labels(path)
+    G, N, F = len(regions), len(sectors), len(fd)
+    Zs, Ys, xs = [], [], []
+    for y in sel:
+        d = dask.delayed(f.read_year, pure=True)(str(path), y)
+        Zs.append(da.from_delayed(d["Z"], (G * N, G * N), np.float64).reshape(1, G, N, G, N))
+        Ys.append(da.from_delayed(d["Y"], (G * N, G * F), np.float64).reshape(1, G, N, G, F))
+        xs.append(da.from_delayed(d["x"], (G * N,), np.float64).reshape(1, G, N))
+    attrs = dict(f.attrs)
+    attrs["format"] = fmt
+    attrs["provenance"] = {Path(files[y]).name: wiod2013.sha256(files[y]) for y in sel}
+    template = make_cube(
+        np.zeros((1, G * N, G * N)),
+        np.zeros((1, G * N, G * F)),
+        np.zeros((1, G * N)),
+        years=[0],
+        regions=regions,
+        sectors=sectors,
+        fd=fd,
+    )
+    ds = xr.Dataset(
+        {
+            "Z": (template["Z"].dims, da.concatenate(Zs, axis=0)),
+            "Y": (template["Y"].dims, da.concatenate(Ys, axis=0)),
+            "x_published": (template["x_published"].dims, da.concatenate(xs, axis=0)),
+        },
+        coords={**{k: v for k, v in template.coords.items() if k != "year"}, "year": sel},
+        attrs=attrs,
+    )
+    return with_gross_output(ds, gross_output)

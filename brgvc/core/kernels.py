@@ -1,0 +1,285 @@
+"""Numpy kernels of the input-output algebra, on stacked (country-major) GN-indexed arrays.
+
+Nothing here reads files, draws random numbers or knows about labels: the xarray layer in
+:mod:`brgvc.core.leontief` wraps these kernels. Notation follows METHODS.md §2: G countries,
+N sectors, n = GN; ``Z`` (n × n), ``Yd`` (n × G, final demand by destination), ``x`` and
+``va`` (n).
+
+The central object is :class:`IOSystem`: it factorises (I − A) once (LU, partial pivoting) and
+answers every product with the Leontief inverse B by triangular solves, so that a measure that
+needs B applied to O(G) vectors costs O(n² G) after the O(n³) factorisation. The dense inverse
+is formed only by :meth:`IOSystem.leontief_inverse`.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import scipy.linalg as sla
+
+__all__ = [
+    "IOSystem",
+    "SingularSystemError",
+    "block_columns",
+    "country_sum",
+    "exports_by_partner",
+]
+
+
+class SingularSystemError(ArithmeticError):
+    """(I − A) is singular or has no non-negative inverse.
+
+    Attributes
+    ----------
+    index : int or None
+        Stacked country-sector index of the zero pivot, when known.
+    """
+
+    def __init__(self, message: str, index: int | None = None) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+def block_columns(vec: np.ndarray, G: int, N: int) -> np.ndarray:
+    """Spread a length-GN vector into an n × G matrix: column s holds block s, zeros elsewhere.
+
+    This is ``diag(vec) S'`` with S the G × GN country aggregation matrix.
+    """
+    out = np.zeros((G, N, G), dtype=np.result_type(vec, np.float64))
+    idx = np.arange(G)
+    out[idx, :, idx] = np.asarray(vec).reshape(G, N)
+    return out.reshape(G * N, G)
+
+
+def country_sum(M: np.ndarray, G: int, N: int, axis: int = 0) -> np.ndarray:
+    """Sum a stacked axis of length GN over sectors (S M for axis 0, M S' for axis 1)."""
+    M = np.asarray(M)
+    shape = list(M.shape)
+    shape[axis : axis + 1] = [G, N]
+    return M.reshape(shape).sum(axis=axis + 1)
+
+
+def exports_by_partner(Z: np.ndarray, Yd: np.ndarray, G: int, N: int) -> np.ndarray:
+    """Gross exports E^{sr} = Z^{sr}1 + Y^{sr} of each country-sector to each partner.
+
+    Parameters
+    ----------
+    Z : ndarray (n, n)
+    Yd : ndarray (n, G)
+        Final demand by destination country.
+    G, N : int
+
+    Returns
+    -------
+    ndarray (n, G)
+        Column r holds exports to r; the own-country block (r = s) is zero.
+    """
+    E = country_sum(Z, G, N, axis=1) + Yd
+    E = E.reshape(G, N, G)
+    idx = np.arange(G)
+    E[idx, :, idx] = 0.0
+    return E.reshape(G * N, G)
+
+
+class IOSystem:
+    """One year's (or one draw's) input-output system with a single LU of (I − A).
+
+    Parameters
+    ----------
+    Z : ndarray (n, n)
+        Intermediate flows.
+    Yd : ndarray (n, G)
+        Final demand by destination country.
+    x : ndarray (n,)
+        Gross output. Where ``x <= 0`` the column of A and v are set to zero (reported in
+        :attr:`zero_output`), never divided by.
+    va : ndarray (n,)
+        Value added.
+    G, N : int
+        Countries and sectors (n = G·N).
+
+    Notes
+    -----
+    A is never stored: A·w = Z·(w / x), and (I − A) is built once for the factorisation.
+    """
+
+    def __init__(
+        self,
+        Z: np.ndarray,
+        Yd: np.ndarray,
+        x: np.ndarray,
+        va: np.ndarray,
+        G: int,
+        N: int,
+    ) -> None:
+        n = G * N
+        self.G, self.N, self.n = G, N, n
+        self.Z = np.asarray(Z, dtype=np.float64)
+        self.Yd = np.asarray(Yd, dtype=np.float64)
+        self.x = np.asarray(x, dtype=np.float64).reshape(n)
+        self.va = np.asarray(va, dtype=np.float64).reshape(n)
+        if self.Z.shape != (n, n) or self.Yd.shape != (n, G):
+            raise ValueError(
+                f"shapes Z {self.Z.shape}, Yd {self.Yd.shape} do not match G={G}, N={N}"
+            )
+        positive = self.x > 0
+        self.zero_output = np.flatnonzero(~positive)
+        self.xinv = np.zeros(n)
+        np.divide(1.0, self.x, out=self.xinv, where=positive)
+        self.v = self.va * self.xinv
+        self._lu: tuple[np.ndarray, np.ndarray] | None = None
+
+    # -- factorisation ------------------------------------------------------------------------
+
+    def leontief_matrix(self) -> np.ndarray:
+        """Return I − A as a new Fortran-ordered array (LAPACK factorises it in place)."""
+        M = np.multiply(self.Z, -self.xinv[None, :], order="F")
+        M.flat[:: self.n + 1] += 1.0
+        return M
+
+    @property
+    def lu(self) -> tuple[np.ndarray, np.ndarray]:
+        """The LU factors of (I − A), computed on first use."""
+        if self._lu is None:
+            self.factorise()
+        assert self._lu is not None
+        return self._lu
+
+    def factorise(self) -> None:
+        """Factorise (I − A) once; raise :class:`SingularSystemError` on a zero pivot."""
+        M = self.leontief_matrix()
+        lu, piv = sla.lu_factor(M, overwrite_a=True, check_finite=False)
+        d = np.abs(np.diagonal(lu))
+        if not np.all(np.isfinite(d)) or d.min() <= np.finfo(float).eps * self.n:
+            k = int(np.argmin(np.where(np.isfinite(d), d, -1.0)))
+            raise SingularSystemError(
+                f"(I − A) is singular: pivot {k} is {d[k]:.3g}", index=k
+            )
+        self._lu = (lu, piv)
+
+    @property
+    def pivoted(self) -> bool:
+        """True if partial pivoting swapped rows (then diagonal-block shortcuts do not apply)."""
+        return bool(np.any(self.lu[1] != np.arange(self.n)))
+
+    # -- products with B = (I − A)^-1 ----------------------------------------------------------
+
+    def solve(self, rhs: np.ndarray) -> np.ndarray:
+        """Return B · rhs (one triangular solve pair per column)."""
+        return sla.lu_solve(self.lu, rhs, check_finite=False)
+
+    def solve_t(self, rhs: np.ndarray) -> np.ndarray:
+        """Return B' · rhs, i.e. the rows rhs' B transposed."""
+        return sla.lu_solve(self.lu, rhs, trans=1, check_finite=False)
+
+    def a_dot(self, w: np.ndarray) -> np.ndarray:
+        """Return A · w without forming A."""
+        w = np.asarray(w)
+        scale = self.xinv if w.ndim == 1 else self.xinv[:, None]
+        return self.Z @ (w * scale)
+
+    def leontief_inverse(self) -> np.ndarray:
+        """Return the dense B = (I − A)^-1 (n × n). Costs about three LUs: only on request."""
+        return self.solve(np.eye(self.n, order="F"))
+
+    # -- cached building blocks -------------------------------------------------------------
+
+    @functools.cached_property
+    def vb_country(self) -> np.ndarray:
+        """G × n matrix whose row t is V^t B (value added of country t per unit of output).
+
+        One transposed solve with G right-hand sides.
+        """
+        return self.solve_t(block_columns(self.v, self.G, self.N)).T
+
+    @functools.cached_property
+    def by(self) -> np.ndarray:
+        """B · Yd (n × G): output needed for each destination's final demand."""
+        return self.solve(self.Yd)
+
+    @functools.cached_property
+    def exports(self) -> np.ndarray:
+        """Gross exports by partner, E^{sr} (n × G), own-country block zero."""
+        return exports_by_partner(self.Z, self.Yd, self.G, self.N)
+
+    @functools.cached_property
+    def local_inverses(self) -> np.ndarray:
+        """L^{ss} = (I − A^{ss})^-1 for every country, shape (G, N, N).
+
+        G small N × N solves; a country whose domestic block is singular raises
+        :class:`SingularSystemError` naming it.
+        """
+        G, N = self.G, self.N
+        idx = np.arange(G)
+        Zb = self.Z.reshape(G, N, G, N)[idx, :, idx, :]  # (G, N, N): Z^{ss}
+        Ad = Zb * self.xinv.reshape(G, 1, N)
+        M = np.eye(N)[None, :, :] - Ad
+        try:
+            return np.linalg.solve(M, np.broadcast_to(np.eye(N), M.shape))
+        except np.linalg.LinAlgError as exc:
+            dets = np.abs(np.linalg.det(M))
+            s = int(np.argmin(dets))
+            raise SingularSystemError(
+                f"domestic block (I − A^ss) of country {s} is singular", index=s * N
+            ) from exc
+
+    @functools.cached_property
+    def diagonal_blocks(self) -> np.ndarray:
+        """B^{rr} for every country, shape (G, N, N), without forming B.
+
+        With no row interchanges in the LU (I − A = L U; guaranteed for non-negative A with
+        column sums < 1, which makes I − A column diagonally dominant), the unit columns of
+        block r reach only rows from block r down in the forward solve, and the rows of block
+        r in the back solve depend only on the trailing factor. So each group of blocks needs
+        triangular solves on a trailing submatrix only: about one more LU of work in all. With
+        pivoting, fall back to the blocks of the dense inverse.
+        """
+        G, N, n = self.G, self.N, self.n
+        if self.pivoted:
+            B = self.leontief_inverse().reshape(G, N, G, N)
+            idx = np.arange(G)
+            return np.ascontiguousarray(B[idx, :, idx, :])
+        lu = self.lu[0]
+        out = np.empty((G, N, N))
+        group = 8  # blocks per call: a wider right-hand side keeps BLAS-3 busy
+        for g0 in range(0, G, group):
+            g1 = min(G, g0 + group)
+            c0, c1 = g0 * N, g1 * N
+            T = lu[c0:, c0:]
+            rhs = np.zeros((n - c0, c1 - c0), order="F")
+            rhs[: c1 - c0, :] = np.eye(c1 - c0)
+            y = sla.solve_triangular(T, rhs, lower=True, unit_diagonal=True,
+                                     overwrite_b=True, check_finite=False)
+            z = sla.solve_triangular(T, y, lower=False, overwrite_b=True, check_finite=False)
+            for k, r in enumerate(range(g0, g1)):
+                out[r] = z[k * N : (k + 1) * N, k * N : (k + 1) * N]
+        return out
+
+    # -- value-added flows (METHODS.md §2) -----------------------------------------------------
+
+    def vby_sector(self) -> np.ndarray:
+        """V̂BY (n × G): value added of (s, i) absorbed by final demand in each country."""
+        return self.v[:, None] * self.by
+
+    def vby_country(self) -> np.ndarray:
+        """S V̂BY (G × G): Johnson–Noguera value-added flows, source × absorbing country."""
+        return self.vb_country @ self.Yd
+
+    def vbe_export_sector(self) -> np.ndarray:
+        """S V̂BÊ (G × n): value added of country t in the gross exports of (s, j)."""
+        return self.vb_country * self.exports.sum(1)[None, :]
+
+    def vbe_source_sector(self) -> np.ndarray:
+        """V̂BÊS' (n × G): value added of (t, i) in the gross exports of country s."""
+        E_blocks = block_columns(self.exports.sum(1), self.G, self.N)
+        return self.v[:, None] * self.solve(E_blocks)
+
+    def vbe_country(self) -> np.ndarray:
+        """S V̂BÊ S' (G × G): value added of country t embodied in country s's gross exports."""
+        return country_sum(self.vbe_export_sector(), self.G, self.N, axis=1)
+
+    def vbe_full(self, post: np.ndarray | None = None) -> np.ndarray:
+        """V̂ B diag(post) (n × n), by default post = E; forms B (only on request)."""
+        post = self.exports.sum(1) if post is None else post
+        return self.v[:, None] * self.leontief_inverse() * post[None, :]

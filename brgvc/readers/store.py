@@ -1,0 +1,180 @@
+"""The cube store: the canonical cube in zarr v3, one chunk per year, atomic per year.
+
+Layout: the raw variables ``Z``, ``Y`` and ``x_published`` (the database's own output), chunked
+one year per chunk, labels as variable-length UTF-8 strings, and a ``year_done`` flag per year.
+A year's data is written first and its flag last, so an interrupted ingest leaves at worst a
+year whose flag is still false: :func:`open_cube` never returns it, and running the ingest again
+writes only the missing years. ``x`` and ``va`` are derived at open time from the requested
+gross-output convention.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+import zarr
+
+from brgvc.schema import MRIOError, with_gross_output
+
+RAW_VARS = ("Z", "Y", "x_published")
+DONE = "year_done"
+
+
+class IncompleteStoreWarning(UserWarning):
+    """A cube store holds years whose writing did not finish; they are left out."""
+
+
+def _encoding(ds: xr.Dataset) -> dict:
+    enc = {}
+    for name in RAW_VARS:
+        if name in ds:
+            enc[name] = {"chunks": (1, *ds[name].shape[1:])}
+    enc[DONE] = {"chunks": (ds.sizes["year"],)}
+    return enc
+
+
+def _store_attrs(ds: xr.Dataset) -> dict:
+    attrs = {}
+    for k, v in ds.attrs.items():
+        if k == "gross_output":
+            continue
+        attrs[k] = v if isinstance(v, str | int | float | bool) else json.dumps(v)
+    return attrs
+
+
+def write_cube(
+    ds: xr.Dataset,
+    store: str | Path,
+    *,
+    progress: Callable[[int, int, int], None] | None = None,
+) -> list[int]:
+    """Write a (lazy) cube to a zarr v3 store, one year at a time, resumably.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Canonical cube, typically lazy from :func:`brgvc.readers.open_mrio`.
+    store : str or Path
+        Target folder. If it already holds a cube for the same labels and years, only the
+        years not yet flagged done are written.
+    progress : callable, optional
+        Called as ``progress(done, total, year)`` after each year.
+
+    Returns
+    -------
+    list of int
+        The years written by this call.
+
+    Raises
+    ------
+    MRIOError
+        If the store exists with other labels, years or source.
+    """
+    store = Path(store)
+    raw = ds[[v for v in RAW_VARS if v in ds]]
+    raw.attrs = _store_attrs(ds)
+    years = [int(y) for y in ds["year"].values]
+    if (store / "zarr.json").exists():
+        existing = xr.open_zarr(store, consolidated=False, zarr_format=3)
+        for dim in ("year", "region", "sector", "fd"):
+            a = [str(v) for v in existing[dim].values]
+            b = [str(v) for v in ds[dim].values]
+            if a != b:
+                raise MRIOError(
+                    f"{store}: existing cube store has other {dim} labels "
+                    f"({a[:3]}… vs {b[:3]}…); write to a new store"
+                )
+        if existing.attrs.get("source") != raw.attrs.get("source"):
+            raise MRIOError(
+                f"{store}: existing cube store holds {existing.attrs.get('source')!r}, "
+                f"not {raw.attrs.get('source')!r}"
+            )
+        done = np.asarray(existing[DONE].values, dtype=bool)
+        existing.close()
+    else:
+        template = raw.copy()
+        template[DONE] = ("year", np.zeros(len(years), dtype=bool))
+        template.to_zarr(
+            store,
+            mode="w",
+            compute=False,
+            zarr_format=3,
+            consolidated=False,
+            encoding=_encoding(template),
+        )
+        # The done flags are written eagerly so that a reader sees "not done" from the start.
+        zarr.open_array(store / DONE, mode="r+")[:] = False
+        done = np.zeros(len(years), dtype=bool)
+
+    written = []
+    done_arr = zarr.open_array(store / DONE, mode="r+")
+    for i, year in enumerate(years):
+        if done[i]:
+            continue
+        one = raw.isel(year=slice(i, i + 1)).compute()
+        one = one.drop_vars([c for c in one.coords if c != "year"]).drop_vars("year")
+        one.attrs = {}
+        one.to_zarr(store, region={"year": slice(i, i + 1)}, zarr_format=3, consolidated=False)
+        done_arr[i] = True
+        written.append(year)
+        if progress is not None:
+            progress(int(done_arr[:].sum()), len(years), year)
+    return written
+
+
+def open_cube(
+    store: str | Path,
+    years: Iterable[int] | None = None,
+    gross_output: str = "balanced",
+) -> xr.Dataset:
+    """Open a cube store lazily, leaving out years whose writing did not finish.
+
+    Parameters
+    ----------
+    store : str or Path
+        A folder written by :func:`write_cube`.
+    years : iterable of int, optional
+        Years to select (default: every complete year).
+    gross_output : {"balanced", "published"}
+        Gross-output convention for ``x`` and ``va``.
+
+    Returns
+    -------
+    xarray.Dataset
+        The canonical cube with dask arrays, one chunk per year.
+    """
+    store = Path(store)
+    if not (store / "zarr.json").exists():
+        raise MRIOError(f"{store}: not a brgvc cube store (no zarr.json)")
+    ds = xr.open_zarr(store, consolidated=False, zarr_format=3)
+    done = np.asarray(ds[DONE].values, dtype=bool)
+    if not done.all():
+        missing = [int(y) for y in ds["year"].values[~done]]
+        warnings.warn(
+            f"{store}: years {missing} were not completely written and are left out; "
+            "run the ingest again to finish them",
+            IncompleteStoreWarning,
+            stacklevel=2,
+        )
+    ds = ds.isel(year=np.flatnonzero(done)).drop_vars(DONE)
+    if years is not None:
+        want = sorted({int(y) for y in years})
+        have = [int(y) for y in ds["year"].values]
+        missing = [y for y in want if y not in have]
+        if missing:
+            raise MRIOError(f"{store}: years {missing} not in the store (complete: {have})")
+        ds = ds.sel(year=want)
+    for k, v in list(ds.attrs.items()):
+        if isinstance(v, str) and v[:1] in "{[":
+            try:
+                ds.attrs[k] = json.loads(v)
+            except json.JSONDecodeError:
+                pass
+    for name in ("region", "sector", "region_to", "sector_to", "fd"):
+        ds[name] = ds[name].astype(object)
+    return with_gross_output(ds, gross_output)

@@ -1,0 +1,216 @@
+"""Reader for the WIOD 2013 release (41 regions × 35 sectors, 1995–2011).
+
+The layout is the plain-CSV conversion of the ``wiod`` R package's ``wiot_YYYY`` objects
+(Timmer et al. 2015): one file ``wiot_YYYY.csv.gz`` per year, a header row, 1435 data rows
+``country, sector, <1435 Z columns>, <205 final-demand columns>, GO``. Final-demand columns are
+country-major with five categories each (CONS_h, CONS_np, CONS_g, GFCF, INVEN).
+
+Codes are kept as WIOD publishes them (``ROM`` is Romania, ``RoW`` the rest of the world);
+:func:`brgvc.regions.to_iso3` maps them to ISO3.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import re
+import zlib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from brgvc.schema import MRIOError
+
+FD_CATEGORIES = ("CONS_h", "CONS_np", "CONS_g", "GFCF", "INVEN")
+FILE_PATTERN = re.compile(r"wiot_(\d{4})\.csv(\.gz)?$")
+SOURCE = "WIOD"
+RELEASE = "2013"
+UNIT = "million USD, current prices"
+CITATION = (
+    "Timmer, M. P., Dietzenbacher, E., Los, B., Stehrer, R. and de Vries, G. J. (2015), "
+    "An Illustrated User Guide to the World Input–Output Database: the Case of Global "
+    "Automotive Production, Review of International Economics 23: 575–605."
+)
+
+
+def sha256(path: str | Path) -> str:
+    """Return the hex SHA-256 of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def year_files(path: str | Path) -> dict[int, Path]:
+    """Map each year to its ``wiot_YYYY.csv[.gz]`` file in a folder (or one file).
+
+    Raises
+    ------
+    MRIOError
+        If the path holds no such file.
+    """
+    path = Path(path)
+    files = [path] if path.is_file() else sorted(path.iterdir()) if path.is_dir() else []
+    found: dict[int, Path] = {}
+    for f in files:
+        m = FILE_PATTERN.search(f.name)
+        if m:
+            found[int(m.group(1))] = f
+    if not found:
+        raise MRIOError(f"{path}: no WIOD 2013 file named wiot_YYYY.csv.gz found")
+    return found
+
+
+def expected_header(regions: Sequence[str], sectors: Sequence[str]) -> list[str]:
+    """The column names a WIOD 2013 year file must have, in order."""
+    z = [f"{r}_{s}" for r in regions for s in sectors]
+    f = [f"{r}_{c}" for r in regions for c in FD_CATEGORIES]
+    return ["country", "sector", *z, *f, "GO"]
+
+
+def read_year(
+    path: str | Path,
+    regions: Sequence[str] | None = None,
+    sectors: Sequence[str] | None = None,
+) -> dict:
+    """Read one WIOD 2013 year file into stacked arrays.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``wiot_YYYY.csv.gz`` (or uncompressed ``.csv``) file.
+    regions, sectors : sequence of str, optional
+        Expected labels in order; taken from the file's rows when omitted.
+
+    Returns
+    -------
+    dict
+        ``Z`` (GN × GN), ``Y`` (GN × G·5), ``x`` (GN), ``regions``, ``sectors``, ``fd``,
+        ``year`` and ``sha256``.
+
+    Raises
+    ------
+    MRIOError
+        For a truncated or corrupt file, a missing or misplaced column, a wrong row order,
+        or a non-numeric / NaN cell; the message names the file, year and cell.
+    """
+    path = Path(path)
+    m = FILE_PATTERN.search(path.name)
+    year = int(m.group(1)) if m else None
+    where = f"{path} (year {year})"
+    try:
+        df = pd.read_csv(path, compression="infer", low_memory=False)
+    except (EOFError, OSError, zlib.error, gzip.BadGzipFile) as exc:
+        raise MRIOError(f"{where}: truncated or corrupt file ({exc})") from exc
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise MRIOError(f"{where}: not a WIOD 2013 CSV ({exc})") from exc
+
+    if list(df.columns[:2]) != ["country", "sector"]:
+        raise MRIOError(
+            f"{where}: expected the first two columns 'country', 'sector', "
+            f"found {list(df.columns[:2])}"
+        )
+    if regions is None:
+        regions = list(dict.fromkeys(df["country"].astype(str)))
+    if sectors is None:
+        sectors = list(dict.fromkeys(df["sector"].astype(str)))
+    regions, sectors = list(regions), list(sectors)
+    G, N = len(regions), len(sectors)
+    header = expected_header(regions, sectors)
+    cols = [str(c) for c in df.columns]
+    if cols != header:
+        missing = [c for c in header if c not in set(cols)]
+        extra = [c for c in cols if c not in set(header)]
+        if missing or extra:
+            raise MRIOError(
+                f"{where}: layout is not WIOD 2013: expected {len(header)} columns, found "
+                f"{len(cols)}; missing {missing[:5]}{'…' if len(missing) > 5 else ''}, "
+                f"unexpected {extra[:5]}{'…' if len(extra) > 5 else ''}"
+            )
+        first = next(i for i, (a, b) in enumerate(zip(cols, header, strict=True)) if a != b)
+        raise MRIOError(
+            f"{where}: column {first} is {cols[first]!r}, expected {header[first]!r}"
+        )
+    if len(df) != G * N:
+        raise MRIOError(f"{where}: expected {G * N} data rows (G={G}, N={N}), found {len(df)}")
+    row_labels = list(zip(df["country"].astype(str), df["sector"].astype(str), strict=True))
+    want = [(r, s) for r in regions for s in sectors]
+    if row_labels != want:
+        bad = next(i for i, (a, b) in enumerate(zip(row_labels, want, strict=True)) if a != b)
+        raise MRIOError(
+            f"{where}: data row {bad + 1} is {row_labels[bad]}, expected {want[bad]} "
+            "(rows must be country-major in the order of the columns)"
+        )
+    values = df.iloc[:, 2:]
+    nonnum = [c for c, t in values.dtypes.items() if not np.issubdtype(t, np.number)]
+    if nonnum:
+        c = nonnum[0]
+        coerced = pd.to_numeric(values[c], errors="coerce")
+        i = int(np.flatnonzero(coerced.isna() & values[c].notna())[0]) if (
+            coerced.isna() & values[c].notna()
+        ).any() else 0
+        raise MRIOError(
+            f"{where}: non-numeric cell at row {row_labels[i][0]}.{row_labels[i][1]}, "
+            f"column {c}: {values[c].iloc[i]!r}"
+        )
+    M = values.to_numpy(dtype=np.float64)
+    nan = np.argwhere(~np.isfinite(M))
+    if len(nan):
+        i, j = (int(k) for k in nan[0])
+        raise MRIOError(
+            f"{where}: missing or non-finite value at row {row_labels[i][0]}.{row_labels[i][1]}, "
+            f"column {values.columns[j]} ({len(nan)} such cells)"
+        )
+    GN = G * N
+    return {
+        "Z": M[:, :GN],
+        "Y": M[:, GN : GN + G * len(FD_CATEGORIES)],
+        "x": M[:, -1],
+        "regions": regions,
+        "sectors": sectors,
+        "fd": list(FD_CATEGORIES),
+        "year": year,
+        "sha256": sha256(path),
+    }
+
+
+def read_labels(folder: str | Path) -> tuple[list[str], list[str]]:
+    """Read ``countries.csv`` and ``sectors.csv`` (index, code, ...) from a WIOD folder."""
+    folder = Path(folder)
+    out = []
+    for name in ("countries.csv", "sectors.csv"):
+        f = folder / name
+        try:
+            t = pd.read_csv(f)
+            out.append(t.sort_values("index")["code"].astype(str).tolist())
+        except (OSError, KeyError, pd.errors.ParserError) as exc:
+            raise MRIOError(f"{f}: cannot read WIOD label table ({exc})") from exc
+    return out[0], out[1]
+
+
+def iter_years(path: str | Path, years: Iterable[int] | None = None):
+    """Yield ``read_year`` results one year at a time (peak memory: one year).
+
+    Parameters
+    ----------
+    path : str or Path
+        Folder with ``wiot_YYYY.csv.gz`` files (and optionally ``countries.csv`` /
+        ``sectors.csv``), or one such file.
+    years : iterable of int, optional
+        Years to read; all found when omitted.
+    """
+    files = year_files(path)
+    folder = Path(path) if Path(path).is_dir() else Path(path).parent
+    regions = sectors = None
+    if (folder / "countries.csv").exists() and (folder / "sectors.csv").exists():
+        regions, sectors = read_labels(folder)
+    wanted = sorted(files) if years is None else sorted(years)
+    for y in wanted:
+        if y not in files:
+            raise MRIOError(
+                f"{path}: no file for year {y}; available {min(files)}–{max(files)}"
+            )
+        yield read_year(files[y], regions, sectors)

@@ -91,7 +91,8 @@ def make_cube(
         Dataset attributes (source, release, unit, provenance).
     gross_output : {"balanced", "published"}
         ``"balanced"`` sets x = Z·1 + Y·1 and va = x − 1'Z, so that every accounting identity
-        holds exactly; ``"published"`` uses the database's output and va = x − 1'Z.
+        holds exactly (country-sectors with Z·1 + Y·1 <= 0 are emptied and flagged in
+        ``emptied``); ``"published"`` uses the database's output and va = x − 1'Z.
 
     Returns
     -------
@@ -146,7 +147,25 @@ def with_gross_output(ds: xr.Dataset, gross_output: GrossOutput = "balanced") ->
     check_gross_output(gross_output)
     ds = ds.copy()
     if gross_output == "balanced":
-        x = ds["Z"].sum((REGION_TO, SECTOR_TO)) + ds["Y"].sum((REGION_TO, FD))
+        # A country-sector whose sales add up to zero or less produces nothing; its few
+        # booked sales (WIOD: a handful of millions, e.g. LUX c5/c8 in 2011 sum to −1) are
+        # removed so that x = Z·1 + Y·1, va = x − 1'Z, v·B = u' and V̂BY·1 = GDP hold exactly.
+        # Two passes: removing a row can only lower other rows' sums by those small amounts.
+        Z, Y = ds["Z"], ds["Y"]
+        emptied = xr.zeros_like(Z.isel({REGION_TO: 0, SECTOR_TO: 0}, drop=True), dtype=bool)
+        for _ in range(2):
+            x = Z.sum((REGION_TO, SECTOR_TO)) + Y.sum((REGION_TO, FD))
+            emptied = emptied | (x <= 0)
+            empty_to = emptied.rename({REGION: REGION_TO, SECTOR: SECTOR_TO})
+            Z = Z.where(~emptied & ~empty_to, 0.0)
+            Y = Y.where(~emptied, 0.0)
+        x = Z.sum((REGION_TO, SECTOR_TO)) + Y.sum((REGION_TO, FD))
+        ds["Z"], ds["Y"] = Z.transpose(*Z_DIMS), Y.transpose(*Y_DIMS)
+        ds["emptied"] = emptied.transpose(*X_DIMS)
+        ds["emptied"].attrs["description"] = (
+            "country-sectors whose sales Z·1 + Y·1 are <= 0: their rows and columns were "
+            "set to zero (balanced convention)"
+        )
     else:
         if "x_published" not in ds:
             raise MRIOError(
@@ -239,23 +258,29 @@ def validate(
     *,
     rtol: float = 1e-2,
     atol: float = 1.0,
+    precision: float | None = None,
     spectral: bool = True,
 ) -> ValidationReport:
     """Check a cube year by year and name every problem by year, region and sector.
 
-    Checks: NaN or infinite cells; negative cells (allowed only in final-demand inventory
-    categories, reported as ``info``); row balance ``Z·1 + Y·1 = x`` and column balance
-    ``1'Z + va = x`` (warnings beyond ``atol + rtol·|x|``); zero or negative output
-    (a zero column of A, reported); negative value added; column sums of A ≥ 1 and the
-    spectral radius of A ≥ 1 (errors: the Leontief inverse does not exist or is not
-    non-negative).
+    Checks: NaN or infinite cells; negative cells (errors in Z; in final demand reported as
+    ``info`` for inventory categories and as warnings elsewhere); row balance
+    ``Z·1 + Y·1 = x`` and column balance ``1'Z + va = x`` (warnings beyond the tolerance);
+    zero or negative output (a zero column of A, reported); negative value added; column
+    sums of A ≥ 1 and the spectral radius of A ≥ 1 (errors: the Leontief inverse does not
+    exist or is not non-negative).
 
     Parameters
     ----------
     ds : xarray.Dataset
         Canonical cube.
     rtol, atol : float
-        Tolerance of the balance checks.
+        Tolerance of the balance checks: ``atol + rtol·|x|``.
+    precision : float, optional
+        Rounding unit of the published cells (WIOD: 1, whole millions); a row or column may
+        then also be off by ``precision`` times its number of cells (the bound for cells
+        truncated to the unit). Defaults to
+        ``ds.attrs["cell_precision"]`` when present.
     spectral : bool
         Also compute the spectral radius of A (a few power iterations) when some column sum
         of A is ≥ 1.
@@ -265,6 +290,8 @@ def validate(
     ValidationReport
     """
     issues: list[Issue] = []
+    if precision is None:
+        precision = ds.attrs.get("cell_precision")
     regions = [str(r) for r in ds[REGION].values]
     sectors = [str(s) for s in ds[SECTOR].values]
     fd = [str(f) for f in ds[FD].values]
@@ -305,23 +332,28 @@ def validate(
             neg = np.argwhere(Yr[:, :, f_idx] < 0)
             if not len(neg):
                 continue
-            allowed = cat in INVENTORY_CATEGORIES
-            if allowed:
+            if cat in INVENTORY_CATEGORIES:
                 issues.append(
                     Issue(year, "negative_cell", "info", None, None,
                           f"{len(neg)} negative cells in final-demand category {cat} "
                           "(inventories, kept)", float(Yr[:, :, f_idx].min()))
                 )
             else:
+                # Real tables have a few (e.g. WIOD GFCF); they are kept but named.
                 for i, d in neg[:50]:
                     r, s = label(int(i))
                     issues.append(
-                        Issue(year, "negative_cell", "error", r, s,
-                              f"Y[{r}.{s} -> {regions[d]}.{cat}] = {Yr[i, d, f_idx]:g} < 0",
-                              float(Yr[i, d, f_idx]))
+                        Issue(year, "negative_cell", "warning", r, s,
+                              f"Y[{r}.{s} -> {regions[d]}.{cat}] = {Yr[i, d, f_idx]:g} < 0 "
+                              "outside inventories", float(Yr[i, d, f_idx]))
                     )
         row_err = Z.sum(1) + Y.sum(1) - x
         tol = atol + rtol * np.abs(x)
+        col_tol = tol
+        if precision:
+            # Cells truncated to the unit (WIOD) can each lose up to one unit, zeros included.
+            tol = np.maximum(tol, precision * (Z.shape[1] + Y.shape[1]))
+            col_tol = np.maximum(col_tol, precision * (Z.shape[0] + 1))
         for k in np.flatnonzero(np.abs(row_err) > tol):
             r, s = label(int(k))
             issues.append(
@@ -329,7 +361,7 @@ def validate(
                       f"Z·1 + Y·1 − x = {row_err[k]:g} (x = {x[k]:g})", float(row_err[k]))
             )
         col_err = Z.sum(0) + va - x
-        for k in np.flatnonzero(np.abs(col_err) > tol):
+        for k in np.flatnonzero(np.abs(col_err) > col_tol):
             r, s = label(int(k))
             issues.append(
                 Issue(year, "column_balance", "warning", r, s,

@@ -29,8 +29,8 @@ from brgvc.schema import (
 )
 
 __all__ = [
-    "ZeroOutputWarning",
     "YearSystem",
+    "ZeroOutputWarning",
     "gross_exports",
     "leontief_inverse",
     "local_inverses",
@@ -95,8 +95,8 @@ class YearSystem:
         if warn_zero and len(s.zero_output):
             warnings.warn(
                 f"year {year}: {len(s.zero_output)} country-sectors with zero or negative "
-                f"output (column of A and v set to 0): {', '.join(out.label(k) for k in s.zero_output[:8])}"
-                f"{'…' if len(s.zero_output) > 8 else ''}",
+                f"output (column of A and v set to 0): "
+                f"{', '.join(out.label(k) for k in s.zero_output)}",
                 ZeroOutputWarning,
                 stacklevel=2,
             )

@@ -66,15 +66,7 @@ def _wiod_labels(path: str | Path) -> tuple[list[str], list[str], list[str]]:
     if (folder / "countries.csv").exists() and (folder / "sectors.csv").exists():
         regions, sectors = wiod2013.read_labels(folder)
     else:
-        import pandas as pd
-
-        first = next(iter(wiod2013.year_files(path).values()))
-        try:
-            rows = pd.read_csv(first, usecols=[0, 1])
-        except (EOFError, OSError, ValueError) as exc:
-            raise MRIOError(f"{first}: cannot read row labels ({exc})") from exc
-        regions = list(dict.fromkeys(rows["country"].astype(str)))
-        sectors = list(dict.fromkeys(rows["sector"].astype(str)))
+        regions, sectors = wiod2013.read_row_labels(next(iter(wiod2013.year_files(path).values())))
     return regions, sectors, list(wiod2013.FD_CATEGORIES)
 
 
@@ -97,6 +89,7 @@ register(
             "release": wiod2013.RELEASE,
             "unit": wiod2013.UNIT,
             "price_basis": "basic prices",
+            "cell_precision": 1.0,
             "citation": wiod2013.CITATION,
         },
     )

@@ -11,6 +11,7 @@ gross-output convention.
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -47,84 +48,128 @@ def _store_attrs(ds: xr.Dataset) -> dict:
     return attrs
 
 
+def _mark_done(done_arr: zarr.Array, i: int) -> None:
+    done_arr[i] = True
+
+
+def _check_labels(existing: xr.Dataset, ds: xr.Dataset, store: Path) -> None:
+    for dim in ("year", "region", "sector", "fd"):
+        a = [str(v) for v in existing[dim].values]
+        b = [str(v) for v in ds[dim].values]
+        if a != b:
+            raise MRIOError(
+                f"{store}: existing cube store has other {dim} labels "
+                f"({a[:3]}… vs {b[:3]}…); write to a new store"
+            )
+    if existing.attrs.get("source") != ds.attrs.get("source"):
+        raise MRIOError(
+            f"{store}: existing cube store holds {existing.attrs.get('source')!r}, "
+            f"not {ds.attrs.get('source')!r}"
+        )
+
+
+def staging_path(store: str | Path) -> Path:
+    """The folder an unfinished ingest writes to before it is renamed to ``store``."""
+    store = Path(store)
+    return store.with_name(store.name + ".incomplete")
+
+
 def write_cube(
     ds: xr.Dataset,
     store: str | Path,
     *,
     progress: Callable[[int, int, int], None] | None = None,
+    check_balance: bool = True,
 ) -> list[int]:
     """Write a (lazy) cube to a zarr v3 store, one year at a time, resumably.
+
+    A new store is built in ``STORE.incomplete`` and renamed to ``STORE`` only when every
+    year is written, so a reader never finds a partial store at ``STORE``. Inside it, each
+    year's data is written before its ``year_done`` flag, so running the same ingest again
+    after an interruption writes only the years not yet flagged.
 
     Parameters
     ----------
     ds : xarray.Dataset
         Canonical cube, typically lazy from :func:`brgvc.readers.open_mrio`.
     store : str or Path
-        Target folder. If it already holds a cube for the same labels and years, only the
-        years not yet flagged done are written.
+        Target folder.
     progress : callable, optional
         Called as ``progress(done, total, year)`` after each year.
+    check_balance : bool
+        Validate each year with the database's own output and emit one
+        :class:`~brgvc.schema.MRIOBalanceWarning` per year naming the worst cells.
 
     Returns
     -------
     list of int
-        The years written by this call.
+        The years written by this call (empty if the store was already complete).
 
     Raises
     ------
     MRIOError
-        If the store exists with other labels, years or source.
+        If the store exists with other labels, years or source, or a year cannot be read.
     """
     store = Path(store)
+    if "emptied" in ds:
+        raise MRIOError(
+            "write_cube stores the database's own numbers: open it with "
+            "gross_output='published' (the balanced convention is applied when reading)"
+        )
     raw = ds[[v for v in RAW_VARS if v in ds]]
     raw.attrs = _store_attrs(ds)
     years = [int(y) for y in ds["year"].values]
     if (store / "zarr.json").exists():
-        existing = xr.open_zarr(store, consolidated=False, zarr_format=3)
-        for dim in ("year", "region", "sector", "fd"):
-            a = [str(v) for v in existing[dim].values]
-            b = [str(v) for v in ds[dim].values]
-            if a != b:
-                raise MRIOError(
-                    f"{store}: existing cube store has other {dim} labels "
-                    f"({a[:3]}… vs {b[:3]}…); write to a new store"
-                )
-        if existing.attrs.get("source") != raw.attrs.get("source"):
-            raise MRIOError(
-                f"{store}: existing cube store holds {existing.attrs.get('source')!r}, "
-                f"not {raw.attrs.get('source')!r}"
-            )
-        done = np.asarray(existing[DONE].values, dtype=bool)
-        existing.close()
+        with xr.open_zarr(store, consolidated=False, zarr_format=3) as existing:
+            _check_labels(existing, raw, store)
+            if bool(np.all(existing[DONE].values)):
+                return []
+        work = store  # a store left by an in-place writer: finish it where it is
     else:
-        template = raw.copy()
-        template[DONE] = ("year", np.zeros(len(years), dtype=bool))
-        template.to_zarr(
-            store,
-            mode="w",
-            compute=False,
-            zarr_format=3,
-            consolidated=False,
-            encoding=_encoding(template),
-        )
-        # The done flags are written eagerly so that a reader sees "not done" from the start.
-        zarr.open_array(store / DONE, mode="r+")[:] = False
-        done = np.zeros(len(years), dtype=bool)
+        work = staging_path(store)
+        if (work / "zarr.json").exists():
+            with xr.open_zarr(work, consolidated=False, zarr_format=3) as existing:
+                _check_labels(existing, raw, work)
+        else:
+            template = raw.copy()
+            template[DONE] = ("year", np.zeros(len(years), dtype=bool))
+            template.to_zarr(
+                work,
+                mode="w",
+                compute=False,
+                zarr_format=3,
+                consolidated=False,
+                encoding=_encoding(template),
+            )
+            # Written eagerly so that a reader sees "not done" from the start.
+            zarr.open_array(work / DONE, mode="r+")[:] = False
 
+    done_arr = zarr.open_array(work / DONE, mode="r+")
+    done = np.asarray(done_arr[:], dtype=bool)
     written = []
-    done_arr = zarr.open_array(store / DONE, mode="r+")
     for i, year in enumerate(years):
         if done[i]:
             continue
         one = raw.isel(year=slice(i, i + 1)).compute()
+        if check_balance and "x_published" in one:
+            _warn_balance(one, year)
         one = one.drop_vars([c for c in one.coords if c != "year"]).drop_vars("year")
         one.attrs = {}
-        one.to_zarr(store, region={"year": slice(i, i + 1)}, zarr_format=3, consolidated=False)
-        done_arr[i] = True
+        one.to_zarr(work, region={"year": slice(i, i + 1)}, zarr_format=3, consolidated=False)
+        _mark_done(done_arr, i)
         written.append(year)
         if progress is not None:
-            progress(int(done_arr[:].sum()), len(years), year)
+            progress(int(np.sum(done_arr[:])), len(years), year)
+    if work != store:
+        os.replace(work, store)
     return written
+
+
+def _warn_balance(one: xr.Dataset, year: int) -> None:
+    from brgvc.schema import validate, warn_balance, with_gross_output
+
+    report = validate(with_gross_output(one, "published"), spectral=False)
+    warn_balance(report, f"{one.attrs.get('source', 'table')} {year}")
 
 
 def open_cube(

@@ -145,7 +145,7 @@ def read_year(
             "(rows must be country-major in the order of the columns)"
         )
     values = df.iloc[:, 2:]
-    nonnum = [c for c, t in values.dtypes.items() if not np.issubdtype(t, np.number)]
+    nonnum = [c for c, t in values.dtypes.items() if not pd.api.types.is_numeric_dtype(t)]
     if nonnum:
         c = nonnum[0]
         coerced = pd.to_numeric(values[c], errors="coerce")
@@ -175,6 +175,26 @@ def read_year(
         "year": year,
         "sha256": sha256(path),
     }
+
+
+def read_row_labels(path: str | Path) -> tuple[list[str], list[str]]:
+    """Read the country and sector labels from the first two columns of a year file."""
+    path = Path(path)
+    m = FILE_PATTERN.search(path.name)
+    where = f"{path} (year {int(m.group(1)) if m else None})"
+    try:
+        rows = pd.read_csv(path, usecols=[0, 1])
+    except (EOFError, OSError, zlib.error, gzip.BadGzipFile) as exc:
+        raise MRIOError(f"{where}: truncated or corrupt file ({exc})") from exc
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise MRIOError(f"{where}: not a WIOD 2013 CSV ({exc})") from exc
+    if list(rows.columns) != ["country", "sector"]:
+        raise MRIOError(
+            f"{where}: expected the first two columns 'country', 'sector', "
+            f"found {list(rows.columns)}"
+        )
+    return (list(dict.fromkeys(rows["country"].astype(str))),
+            list(dict.fromkeys(rows["sector"].astype(str))))
 
 
 def read_labels(folder: str | Path) -> tuple[list[str], list[str]]:

@@ -1,0 +1,200 @@
+"""The ``brgvc`` command line. It holds no logic: every command calls the library.
+
+Exit status 0 on success; on error one line ``brgvc: error: ...`` on stderr and status 1
+(2 for a usage error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main", "parse_years"]
+
+
+def parse_years(text: str | None) -> list[int] | None:
+    """Parse ``1995-2011``, ``1995,2000,2011`` or a mix into a sorted list of years.
+
+    Raises
+    ------
+    ValueError
+        For anything else, quoting the text.
+    """
+    if text is None:
+        return None
+    years: set[int] = set()
+    try:
+        for part in text.split(","):
+            part = part.strip()
+            if "-" in part:
+                a, b = (int(p) for p in part.split("-", 1))
+                if b < a:
+                    raise ValueError
+                years.update(range(a, b + 1))
+            elif part:
+                years.add(int(part))
+    except ValueError:
+        raise ValueError(f"--years {text!r}: expected e.g. 1995-2011 or 1995,2000,2011") from None
+    if not years:
+        raise ValueError(f"--years {text!r}: no year given")
+    return sorted(years)
+
+
+def _progress(done: int, total: int, year: int) -> None:
+    print(f"  [{done}/{total}] year {year} written", file=sys.stderr, flush=True)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from brgvc.readers import open_mrio
+    from brgvc.readers.store import write_cube
+
+    years = parse_years(args.years)
+    t0 = time.perf_counter()
+    ds = open_mrio(args.format, args.path, years=years, gross_output="published")
+    n = ds.sizes["year"]
+    print(
+        f"ingesting {args.format} from {args.path}: {n} years, {ds.sizes['region']} regions × "
+        f"{ds.sizes['sector']} sectors -> {args.out}",
+        file=sys.stderr,
+    )
+    written = write_cube(ds, args.out, progress=_progress)
+    skipped = n - len(written)
+    print(
+        f"done in {time.perf_counter() - t0:.1f} s: {len(written)} years written"
+        + (f", {skipped} already complete" if skipped else "")
+    )
+    return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from brgvc.datasets import open_dataset
+    from brgvc.schema import validate
+
+    ds = open_dataset(args.data, years=parse_years(args.years), gross_output=args.x)
+    report = validate(ds)
+    shown = [i for i in report.issues if args.all or i.severity != "info"]
+    for issue in shown[: args.limit]:
+        print(issue)
+    if len(shown) > args.limit:
+        print(f"... {len(shown) - args.limit} more (use --limit)")
+    print(f"{len(report.errors)} errors, {len(report.issues) - len(report.errors)} other findings")
+    return 0 if report.ok else 1
+
+
+def cmd_decompose(args: argparse.Namespace) -> int:
+    from brgvc.datasets import open_dataset
+    from brgvc.measures.decompose import decompose
+
+    ds = open_dataset(args.data, years=[args.year], gross_output=args.x)
+    df = decompose(ds, args.method, args.year)
+    out = Path(args.out)
+    if out.suffix == ".parquet":
+        df.to_parquet(out, index=False)
+    elif out.suffix == ".csv" or out.name.endswith(".csv.gz"):
+        df.to_csv(out, index=False)
+    else:
+        raise ValueError(f"--out {out}: use a .csv, .csv.gz or .parquet file name")
+    print(f"{args.method} {args.year}: {len(df)} rows -> {out}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from brgvc.runner import default_job_path, load_job, run_job
+
+    job = load_job(args.job or default_job_path())
+    summary = run_job(job, cluster=args.cluster, out=args.out, progress=not args.quiet)
+    print(summary)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from brgvc.runner import load_job
+
+    load_job(args.job)
+    print(f"{args.job}: valid")
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from brgvc.runner import load_job, plan_job
+
+    print(plan_job(load_job(args.job), args.out))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``brgvc`` command."""
+    from brgvc import __version__
+
+    p = argparse.ArgumentParser(
+        prog="brgvc",
+        description="Global value chain analysis of MRIO tables at scale "
+        "(value-added decompositions, value-flow networks, bootstrap sensitivity on Dask).",
+    )
+    p.add_argument("--version", action="version", version=f"brgvc {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    s = sub.add_parser("run", help="run a job (default: the Belt-and-Road job on embedded WIOD)")
+    s.add_argument("job", nargs="?", help="job spec YAML (default: the built-in B&R job)")
+    s.add_argument("--cluster", default="local",
+                   help="local (default), sync, tcp://HOST:PORT or a cluster profile YAML")
+    s.add_argument("--out", default="brgvc-results", help="output folder (default %(default)s)")
+    s.add_argument("--quiet", action="store_true", help="no progress output")
+    s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("ingest", help="convert a database's files into a zarr cube store")
+    s.add_argument("format", help="database format, e.g. wiod2013")
+    s.add_argument("path", help="folder (or file) as the publisher distributes it")
+    s.add_argument("--out", required=True, help="cube store folder to write")
+    s.add_argument("--years", help="e.g. 1995-2011 or 1995,2000 (default: all)")
+    s.set_defaults(func=cmd_ingest)
+
+    s = sub.add_parser("inspect", help="validate a dataset: balance, signs, zero output, A")
+    s.add_argument("data", nargs="?", default="wiod2013", help="embedded name or cube store")
+    s.add_argument("--years", help="e.g. 2011 or 1995-2011 (default: all)")
+    s.add_argument("--x", choices=("balanced", "published"), default="balanced",
+                   help="gross-output convention (default %(default)s)")
+    s.add_argument("--limit", type=int, default=50, help="findings to print")
+    s.add_argument("--all", action="store_true", help="also print informational findings")
+    s.set_defaults(func=cmd_inspect)
+
+    s = sub.add_parser("decompose", help="one decomposition for one year, as a tidy table")
+    s.add_argument("method", help="wwz, kww, bm_src, bm_snk, participation, position, vby, vbe, "
+                   "gvc_income")
+    s.add_argument("--data", default="wiod2013", help="embedded name or cube store")
+    s.add_argument("--year", type=int, required=True)
+    s.add_argument("--x", choices=("balanced", "published"), default="balanced")
+    s.add_argument("--out", required=True, help=".csv, .csv.gz or .parquet")
+    s.set_defaults(func=cmd_decompose)
+
+    s = sub.add_parser("validate", help="check a job spec without running it")
+    s.add_argument("job")
+    s.set_defaults(func=cmd_validate)
+
+    s = sub.add_parser("plan", help="show the tasks, sizes and what is already done")
+    s.add_argument("job")
+    s.add_argument("--out", default="brgvc-results")
+    s.set_defaults(func=cmd_plan)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``brgvc`` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("brgvc: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, OSError, ArithmeticError, KeyError, ImportError) as exc:
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"brgvc: error: {msg}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""Core IO algebra: the published leather numbers and exact identities on every WIOD year."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from brgvc.core import IOSystem, YearSystem, ZeroOutputWarning
+from brgvc.datasets import open_dataset
+from brgvc.schema import MRIOError, make_cube
+
+from . import leather
+
+WIOD_YEARS = list(range(1995, 2012))
+
+
+@pytest.fixture(scope="module")
+def leather_system() -> YearSystem:
+    return YearSystem.from_cube(leather.cube())
+
+
+def test_leather_vbe_published(leather_system):
+    # decompr's leontief() test values (METHODS.md §9).
+    M = leather_system.vbe("full")
+    cell = M.sel(source="ARG", source_sector="Agriculture", exporter="ARG", sector="Agriculture")
+    assert float(cell) == pytest.approx(28.52278143, rel=1e-9)
+    cell = M.sel(source="DEU", source_sector="Transport Equipment", exporter="DEU",
+                 sector="Transport Equipment")
+    assert float(cell) == pytest.approx(34.74381924, rel=1e-9)
+
+
+def test_leather_vbx_published(leather_system):
+    s = leather_system.system
+    M = s.vbe_full(post=s.x)
+    assert M[0, 0] == pytest.approx(66.75361799, rel=1e-9)
+    assert M[8, 8] == pytest.approx(96.78316785, rel=1e-9)
+
+
+def test_leather_country_vby_and_vbe(leather_system):
+    F = leather_system.vby("country")
+    expected = [[44.867912, 18.493099, 28.238989], [24.661291, 68.358556, 52.680153],
+                [38.970798, 57.748345, 127.480858]]
+    np.testing.assert_allclose(F.values, expected, rtol=1e-6)
+    assert list(F.source.values) == leather.REGIONS
+    Mc = leather_system.vbe("country")
+    np.testing.assert_allclose(
+        Mc.values,
+        [[53.689956, 8.186849, 13.447898], [4.238859, 92.461753, 22.861519],
+         [6.371185, 12.951397, 111.290583]],
+        rtol=1e-6,
+    )
+    # Foreign content (off-diagonal column sums) and DVX (off-diagonal row sums).
+    off = Mc.values - np.diag(np.diag(Mc.values))
+    np.testing.assert_allclose(off.sum(0), [10.610044, 21.138247, 36.309417], rtol=1e-6)
+    np.testing.assert_allclose(off.sum(1), [21.634747, 27.100378, 19.322582], rtol=1e-6)
+
+
+def test_leather_levels_agree(leather_system):
+    full = leather_system.vbe("full")
+    np.testing.assert_allclose(
+        leather_system.vbe("source_sector").values, full.sum("sector").values, rtol=1e-13
+    )
+    np.testing.assert_allclose(
+        leather_system.vbe("export_sector").values, full.sum("source_sector").values,
+        rtol=1e-13,
+    )
+    np.testing.assert_allclose(
+        leather_system.vby("sector").sum("source_sector").values,
+        leather_system.vby("country").values, rtol=1e-13,
+    )
+    E = leather_system.gross_exports().sum(("sector", "importer"))
+    np.testing.assert_allclose(E.values, [64.3, 113.6, 147.6], rtol=1e-12)
+
+
+def test_dense_inverse_only_on_request(leather_system, monkeypatch):
+    called = []
+    monkeypatch.setattr(IOSystem, "leontief_inverse",
+                        lambda self: called.append(1) or np.eye(self.n))
+    s = YearSystem.from_cube(leather.cube())
+    s.vby("country"), s.vby("sector"), s.vbe("country"), s.vbe("source_sector")
+    s.vbe("export_sector"), s.local_inverses(), s.gross_exports()
+    assert s.system.diagonal_blocks.shape == (3, 3, 3)
+    assert called == []
+
+
+@pytest.fixture(scope="module")
+def wiod2011() -> xr.Dataset:
+    return open_dataset("wiod2013", years=[2011]).compute()
+
+
+def test_blocks_equal_dense_inverse(wiod2011):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ZeroOutputWarning)
+        ys = YearSystem.from_cube(wiod2011, 2011)
+    s = ys.system
+    G, N = s.G, s.N
+    B = s.leontief_inverse()
+    assert not s.pivoted
+    idx = np.arange(G)
+    B4 = B.reshape(G, N, G, N)
+    np.testing.assert_allclose(s.diagonal_blocks, B4[idx, :, idx, :], rtol=0, atol=1e-13)
+    # Local inverses and B = L + L A^F B (METHODS.md §2): B^{st} = L^{ss} Σ_{r≠s} A^{sr} B^{rt}.
+    L = s.local_inverses
+    A = s.Z * s.xinv[None, :]
+    AF = A.reshape(G, N, G, N).copy()
+    AF[idx, :, idx, :] = 0.0
+    AFB = (AF.reshape(G * N, G * N) @ B).reshape(G, N, G * N)
+    rebuilt = np.einsum("sij,sjk->sik", L, AFB).reshape(G * N, G * N)
+    rebuilt.reshape(G, N, G, N)[idx, :, idx, :] += L
+    np.testing.assert_allclose(rebuilt, B, rtol=0, atol=1e-12)
+    # v B = u' on columns with positive output.
+    pos = s.x > 0
+    np.testing.assert_allclose((s.v @ B)[pos], 1.0, rtol=0, atol=1e-12)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("year", WIOD_YEARS)
+def test_wiod_identities(year):
+    ds = open_dataset("wiod2013", years=[year]).compute()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ys = YearSystem.from_cube(ds, year)
+    # Division by zero output is never attempted, so numpy raises no RuntimeWarning.
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]
+    zero = [w for w in caught if issubclass(w.category, ZeroOutputWarning)]
+    s = ys.system
+    assert len(zero) == 1 and len(s.zero_output) >= 18
+    pos = s.x > 0
+    va = ds["va"].sel(year=year).values.reshape(-1)
+    F = ys.vby("country")
+    # u'V̂BY·1 equals world value added (emptied sectors have none).
+    assert np.all(va[~pos] == 0.0)
+    world_va = va.sum()
+    assert abs(float(F.sum()) - world_va) / world_va < 1e-10
+    # Each column of V̂B sums to one.
+    colsum = s.vb_country.sum(0)
+    assert np.max(np.abs(colsum[pos] - 1.0)) < 1e-10
+    assert np.all(colsum[~pos] == 0.0)
+    # V̂BÊ column sums equal gross exports, by country-sector and by country.
+    Es = s.exports.sum(1)
+    assert np.all(Es[~pos] == 0.0)
+    Ms = ys.vbe("export_sector").sum("source").values.reshape(-1)
+    np.testing.assert_allclose(Ms, Es, rtol=1e-10, atol=1e-8)
+    M = ys.vbe("country")
+    np.testing.assert_allclose(M.sum("source").values, Es.reshape(s.G, s.N).sum(1), rtol=1e-10)
+
+
+def test_wiod_2011_lux_negative_output_reported(wiod2011):
+    raw = open_dataset("wiod2013", years=[2011], gross_output="published").compute()
+    x0 = (raw["Z"].sum(("region_to", "sector_to")) + raw["Y"].sum(("region_to", "fd")))
+    neg = x0.sel(year=2011).where(x0.sel(year=2011) < 0, drop=True).stack(cs=("region", "sector"))
+    labels = [f"{r}.{s}" for r, s in neg.cs.values]
+    assert sorted(labels) == ["LUX.c5", "LUX.c8"]
+    np.testing.assert_array_equal(neg.values, [-1.0, -1.0])
+    # The balanced convention empties them (and every other sector with no sales) and says so.
+    emptied = wiod2011["emptied"].sel(year=2011)
+    assert bool(emptied.sel(region="LUX", sector="c5")) and bool(emptied.sel(region="LUX",
+                                                                             sector="c8"))
+    assert float(wiod2011["x"].sel(year=2011, region="LUX", sector="c5")) == 0.0
+    with pytest.warns(ZeroOutputWarning, match=r"LUX\.c5.*LUX\.c8"):
+        ys = YearSystem.from_cube(wiod2011, 2011)
+    assert {"LUX.c5", "LUX.c8"} <= set(ys.zero_output)
+    assert int(emptied.sum()) == len(ys.zero_output)
+    # Their v is zero, so they contribute no value-added flows.
+    F = ys.vby("sector").sel(source="LUX", source_sector=["c5", "c8"])
+    assert float(np.abs(F).sum()) == 0.0
+
+
+def test_singular_system_names_year_and_sector():
+    Z = np.array([[0.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0, 0, 1.0, 0], [0, 0, 0, 1.0]])
+    Y = np.zeros((4, 2))
+    x = np.array([1.0, 1.0, 2.0, 2.0])  # country A's block is (I - A) = [[1,-1],[-1,1]]
+    ds = make_cube(Z[None], Y[None], x[None], years=[2003], regions=["AAA", "BBB"],
+                   sectors=["s1", "s2"], fd=["f"], gross_output="published")
+    with pytest.raises(MRIOError, match=r"year 2003.*AAA\.s"):
+        YearSystem.from_cube(ds, 2003)

@@ -178,3 +178,9 @@ def open_mrio(
         attrs=attrs,
     )
     return with_gross_output(ds, gross_output)
+
+
+# Eora26 (basic prices): brgvc.readers.eora26
+from brgvc.readers import eora26 as _eora26  # noqa: E402
+
+register(Format("eora26", _eora26.list_years, _eora26.read_year, _eora26.labels, _eora26.ATTRS))

@@ -1,0 +1,688 @@
+"""Helpers shared by the database readers: file discovery, checked numeric parsing, label
+mapping, assembly of the canonical stacked arrays and region-block chunking of cube stores.
+
+Every reader module (``eora26``, ``oecd_icio``, ``wiod2016``, ``adb_mrio``, ``exiobase3``,
+``figaro``, ``gloria``) exposes the same three functions that :class:`brgvc.readers.Format`
+registers:
+
+``list_years(path) -> dict[int, Path]``
+    One file per year (the file whose checksum ``open_mrio`` records as provenance).
+``labels(path) -> (regions, sectors, fd)``
+    The labels of the cube without reading the numbers (at most a header or a label file).
+``read_year(path, year) -> dict``
+    ``Z`` (GN × GN), ``Y`` (GN × G·F, country-major by destination then category), ``x``
+    (GN, the publisher's output, or row sums where the database has none), ``regions``,
+    ``sectors``, ``fd``, ``year``, ``sha256`` (file name -> checksum of every file read) and
+    ``dropped`` (what was left out of the cube: tax and value-added rows, discrepancy rows and
+    columns, with their totals).
+
+A reader reads one year at a time and holds at most a few copies of that year's matrices;
+every problem with a file raises :class:`brgvc.schema.MRIOError` naming the file, the year
+and, where it applies, the cell and the layout that was expected.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO, NoReturn
+
+import numpy as np
+import pandas as pd
+
+from brgvc.readers.wiod2013 import sha256
+from brgvc.schema import MRIOError
+
+__all__ = [
+    "assemble",
+    "check_finite",
+    "chunk_encoding",
+    "fail",
+    "fd_code",
+    "find_year_files",
+    "iso3_regions",
+    "member_names",
+    "merge_regions",
+    "open_member",
+    "read_grid",
+    "region_block_chunks",
+    "result",
+    "sha256",
+    "split_label",
+    "to_float",
+    "unique_in_order",
+]
+
+
+def fail(where: str, message: str) -> NoReturn:
+    """Raise :class:`MRIOError` as ``"{where}: {message}"``."""
+    raise MRIOError(f"{where}: {message}")
+
+
+def unique_in_order(values: Iterable) -> list:
+    """Return the distinct values in order of first appearance."""
+    return list(dict.fromkeys(values))
+
+
+# ---------------------------------------------------------------------------------------------
+# Files: discovery, zip members, checksums
+# ---------------------------------------------------------------------------------------------
+
+
+def find_year_files(
+    path: str | Path,
+    pattern: re.Pattern,
+    expected: str,
+    *,
+    depth: int = 2,
+) -> dict[int, Path]:
+    """Map each year to the file (or folder) whose name matches ``pattern``.
+
+    Parameters
+    ----------
+    path : str or Path
+        A folder (searched ``depth`` levels deep) or one file.
+    pattern : re.Pattern
+        Matched against file names with ``search``; its group ``year`` is the year.
+    expected : str
+        Human-readable name pattern for the error message (e.g. ``Eora26_YYYY_bp_T.txt``).
+    depth : int
+        How many folder levels to search below ``path``.
+
+    Returns
+    -------
+    dict of int to Path
+        Sorted by year.
+
+    Raises
+    ------
+    MRIOError
+        If nothing matches, or two files claim the same year.
+    """
+    path = Path(path)
+    if not path.exists():
+        fail(str(path), "no such file or folder")
+    if path.is_file():
+        candidates = [path]
+    else:
+        candidates = []
+        level = [path]
+        for _ in range(depth + 1):
+            nxt = []
+            for folder in level:
+                for child in sorted(folder.iterdir()):
+                    candidates.append(child)
+                    if child.is_dir():
+                        nxt.append(child)
+            level = nxt
+    found: dict[int, Path] = {}
+    for f in candidates:
+        m = pattern.search(f.name)
+        if not m:
+            continue
+        year = int(m.group("year"))
+        if year in found and found[year] != f:
+            fail(
+                str(path),
+                f"two files for year {year}: {found[year].name} and {f.name}; "
+                "point PATH at one of them",
+            )
+        found[year] = f
+    if not found:
+        fail(str(path), f"no file named like {expected} found")
+    return dict(sorted(found.items()))
+
+
+def member_names(container: str | Path) -> list[str]:
+    """Names of the files in a zip archive or (recursively) in a folder, relative to it."""
+    container = Path(container)
+    if container.is_file() and zipfile.is_zipfile(container):
+        with zipfile.ZipFile(container) as zf:
+            return [n for n in zf.namelist() if not n.endswith("/")]
+    if container.is_dir():
+        return [str(p.relative_to(container)) for p in sorted(container.rglob("*")) if p.is_file()]
+    return [container.name]
+
+
+def find_member(container: str | Path, pattern: re.Pattern, expected: str) -> str | None:
+    """Return the one member of ``container`` whose base name matches ``pattern`` (or None).
+
+    Raises
+    ------
+    MRIOError
+        If several members match.
+    """
+    hits = [n for n in member_names(container) if pattern.search(Path(n).name)]
+    if len(hits) > 1:
+        fail(str(container), f"several files match {expected}: {hits[:4]}")
+    return hits[0] if hits else None
+
+
+@contextlib.contextmanager
+def open_member(container: str | Path, member: str) -> Iterator[IO[bytes]]:
+    """Open a file inside a zip archive or a folder (or the container itself) for reading."""
+    container = Path(container)
+    if container.is_file() and zipfile.is_zipfile(container):
+        try:
+            with zipfile.ZipFile(container) as zf, zf.open(member) as fh:
+                yield fh
+        except KeyError:
+            fail(str(container), f"archive has no member {member!r}")
+        except (zipfile.BadZipFile, EOFError, OSError) as exc:
+            fail(f"{container}!{member}", f"truncated or corrupt archive member ({exc})")
+    else:
+        target = container / member if container.is_dir() else container
+        with open(target, "rb") as fh:
+            yield fh
+
+
+def member_sha256(container: str | Path, member: str | None = None) -> tuple[str, str]:
+    """Return ``(name, sha256)`` of a file, or of a member of a zip archive or folder."""
+    container = Path(container)
+    if member is None or (container.is_file() and not zipfile.is_zipfile(container)):
+        return container.name, sha256(container)
+    if container.is_dir():
+        return Path(member).name, sha256(container / member)
+    import hashlib
+
+    h = hashlib.sha256()
+    with open_member(container, member) as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return f"{container.name}!{member}", h.hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# Checked numbers
+# ---------------------------------------------------------------------------------------------
+
+
+def to_float(
+    frame: pd.DataFrame,
+    where: str,
+    row_labels: Sequence[str] | None = None,
+    col_labels: Sequence[str] | None = None,
+) -> np.ndarray:
+    """Convert a block of cells to float64, naming the first non-numeric or missing cell.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The cells (any dtypes).
+    where : str
+        File and year, for the message.
+    row_labels, col_labels : sequence of str, optional
+        Labels used to name a bad cell (default: 0-based positions).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 array of the same shape, every cell finite.
+    """
+    if all(np.issubdtype(t, np.number) for t in frame.dtypes):
+        out = frame.to_numpy(dtype=np.float64)
+    else:
+        coerced = frame.apply(pd.to_numeric, errors="coerce")
+        out = coerced.to_numpy(dtype=np.float64)
+        bad = np.isnan(out) & frame.notna().to_numpy()
+        if bad.any():
+            i, j = (int(k) for k in np.argwhere(bad)[0])
+            fail(
+                where,
+                f"non-numeric cell {_cell_name(i, j, row_labels, col_labels)}: "
+                f"{frame.iat[i, j]!r} ({int(bad.sum())} such cells)",
+            )
+    check_finite(out, where, row_labels, col_labels)
+    return out
+
+
+def check_finite(
+    M: np.ndarray,
+    where: str,
+    row_labels: Sequence[str] | None = None,
+    col_labels: Sequence[str] | None = None,
+    what: str = "cell",
+) -> None:
+    """Raise :class:`MRIOError` naming the first missing (NaN) or infinite cell of ``M``."""
+    bad = ~np.isfinite(M)
+    if bad.any():
+        idx = tuple(int(k) for k in np.argwhere(bad)[0])
+        i = idx[0]
+        j = idx[1] if len(idx) > 1 else None
+        fail(
+            where,
+            f"missing or non-finite {what} {_cell_name(i, j, row_labels, col_labels)} "
+            f"({int(bad.sum())} such cells)",
+        )
+
+
+def _cell_name(i: int, j: int | None, rows: Sequence | None, cols: Sequence | None) -> str:
+    r = f"row {rows[i]!r}" if rows is not None and i < len(rows) else f"row {i}"
+    if j is None:
+        return r
+    c = f"column {cols[j]!r}" if cols is not None and j < len(cols) else f"column {j}"
+    return f"at {r}, {c}"
+
+
+def read_grid(
+    source: str | Path | IO[bytes],
+    where: str,
+    *,
+    n_label_cols: int,
+    header_rows: int = 20,
+    sep: str = ",",
+    sheet: int | str = 0,
+    excel: bool = False,
+) -> tuple[list[list[str]], list[list[str]], np.ndarray]:
+    """Read a spreadsheet-like table: title and header rows, label columns, numeric body.
+
+    The body starts at the first row whose label cells are not all empty and whose first
+    numeric cell parses as a number. Empty cells of the body read as NaN (the caller decides
+    whether that is an error for the block concerned).
+
+    Parameters
+    ----------
+    source : path or binary file
+        CSV (``excel=False``) or Excel workbook (``.xlsx``; ``.xlsb`` needs ``pyxlsb``).
+    where : str
+        File and year, for messages.
+    n_label_cols : int
+        Number of leading label columns.
+    header_rows : int
+        How many leading rows may be titles or headers.
+    sep : str
+        CSV separator.
+    sheet : int or str
+        Excel sheet.
+    excel : bool
+        Read with :func:`pandas.read_excel`.
+
+    Returns
+    -------
+    head : list of list of str
+        The rows above the body (every cell as a string, ``""`` if empty).
+    labels : list of list of str
+        One list of ``n_label_cols`` strings per body row.
+    values : numpy.ndarray
+        float64 body (NaN where empty).
+    """
+    if excel:
+        try:
+            raw = pd.read_excel(source, sheet_name=sheet, header=None, dtype=object)
+        except ImportError as exc:
+            fail(where, f"reading this workbook needs an optional package ({exc})")
+        except (ValueError, OSError, KeyError, zipfile.BadZipFile) as exc:
+            fail(where, f"cannot read the workbook ({exc})")
+        start = _body_start(raw.iloc[:header_rows].astype(object), n_label_cols, where)
+        head = [[_text(v) for v in row] for row in raw.iloc[:start].itertuples(index=False)]
+        lab = raw.iloc[start:, :n_label_cols].map(_text).to_numpy().tolist()
+        body = raw.iloc[start:, n_label_cols:]
+        coerced = body.apply(pd.to_numeric, errors="coerce")
+        values = coerced.to_numpy(dtype=np.float64)
+        bad = np.isnan(values) & body.notna().to_numpy() & (body.map(_text) != "").to_numpy()
+        if bad.any():
+            i, j = (int(k) for k in np.argwhere(bad)[0])
+            fail(where, f"non-numeric cell at body row {lab[i]}, column {j + n_label_cols}: "
+                        f"{body.iat[i, j]!r}")
+        return head, lab, values
+
+    data = source.read() if hasattr(source, "read") else Path(source).read_bytes()
+    try:
+        top = pd.read_csv(io.BytesIO(data), sep=sep, header=None, nrows=header_rows,
+                          dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        fail(where, f"not a delimited text table ({exc})")
+    start = _body_start(top, n_label_cols, where)
+    head = [[_text(v) for v in row] for row in top.iloc[:start].itertuples(index=False)]
+    ncol = top.shape[1]
+    try:
+        lab_df = pd.read_csv(io.BytesIO(data), sep=sep, header=None, skiprows=start,
+                             usecols=range(n_label_cols), dtype=str, keep_default_na=False)
+        body = pd.read_csv(io.BytesIO(data), sep=sep, header=None, skiprows=start,
+                           usecols=range(n_label_cols, ncol), low_memory=False)
+    except (pd.errors.ParserError, ValueError) as exc:
+        fail(where, f"rows of unequal length or a truncated file ({exc})")
+    lab = lab_df.to_numpy().tolist()
+    if all(np.issubdtype(t, np.number) for t in body.dtypes):
+        values = body.to_numpy(dtype=np.float64)
+    else:
+        coerced = body.apply(pd.to_numeric, errors="coerce")
+        values = coerced.to_numpy(dtype=np.float64)
+        bad = np.isnan(values) & body.notna().to_numpy()
+        if bad.any():
+            i, j = (int(k) for k in np.argwhere(bad)[0])
+            fail(where, f"non-numeric cell at row {lab[i]}, column {j + n_label_cols}: "
+                        f"{body.iat[i, j]!r}")
+    return head, lab, values
+
+
+def _text(v: object) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+def _body_start(top: pd.DataFrame, n_label_cols: int, where: str) -> int:
+    for r in range(top.shape[0]):
+        labels = [_text(v) for v in top.iloc[r, :n_label_cols]]
+        if top.shape[1] <= n_label_cols or not any(labels):
+            continue
+        first = _text(top.iat[r, n_label_cols])
+        try:
+            float(first)
+        except ValueError:
+            continue
+        return r
+    fail(
+        where,
+        f"no table body found in the first {top.shape[0]} rows (expected {n_label_cols} label "
+        "columns followed by numbers)",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Labels
+# ---------------------------------------------------------------------------------------------
+
+
+def split_label(label: str, sep: str = "_") -> tuple[str, str]:
+    """Split ``"AUS_C01T05"`` into ``("AUS", "C01T05")`` at the first separator."""
+    head, _, tail = str(label).partition(sep)
+    return head, tail
+
+
+_SNA_CODE = re.compile(r"\b(P\.?\d+[a-z]?)\s*$")
+
+
+def fd_code(name: str) -> str:
+    """Short final-demand code: the trailing SNA code of a long name, else the name.
+
+    ``"Changes in inventories P.52"`` becomes ``"P.52"``; ``"HFCE"`` stays ``"HFCE"``.
+    """
+    m = _SNA_CODE.search(str(name).strip())
+    return m.group(1) if m else str(name).strip()
+
+
+def iso3_regions(
+    codes: Sequence[str],
+    database: str | None,
+    aliases: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Map a database's region codes to ISO3, keeping codes whose mapping would collide.
+
+    Parameters
+    ----------
+    codes : sequence of str
+        The database's region codes, in order (unique).
+    database : str or None
+        Key of :func:`brgvc.regions.to_iso3` (``"eora26"``, ``"exiobase3"``, ...).
+    aliases : mapping, optional
+        Reader-specific aliases applied first (codes that ``brgvc/data/aliases.csv`` lacks).
+
+    Returns
+    -------
+    list of str
+        ISO3 codes; ``RoW`` for a single rest-of-the-world region. Where several codes would
+        map to the same label (EXIOBASE's five ``W*`` rest-of-world regions, GLORIA's four
+        ``X*`` regions), those codes are kept as published so that labels stay unique.
+    """
+    aliases = dict(aliases or {})
+    try:
+        from brgvc.regions import to_iso3
+    except ImportError:  # pragma: no cover - regions is a sibling module of the package
+        def to_iso3(c, database=None):
+            return list(c)
+    mapped = [aliases.get(c) or to_iso3([c], database)[0] for c in codes]
+    count: dict[str, int] = {}
+    for m in mapped:
+        count[m] = count.get(m, 0) + 1
+    return [m if count[m] == 1 else str(c) for c, m in zip(codes, mapped, strict=True)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Assembly into the canonical stacked layout
+# ---------------------------------------------------------------------------------------------
+
+
+def _positions(
+    keys: Sequence[tuple], order: Sequence[tuple], where: str, what: str
+) -> np.ndarray:
+    index: dict[tuple, int] = {}
+    for i, k in enumerate(keys):
+        if k in index:
+            fail(where, f"{what} {k} appears twice (positions {index[k]} and {i})")
+        index[k] = i
+    missing = [k for k in order if k not in index]
+    if missing:
+        fail(where, f"{what} missing for {len(missing)} of {len(order)} entries, e.g. "
+                    f"{missing[:3]}")
+    return np.array([index[k] for k in order], dtype=np.intp)
+
+
+def assemble(
+    values: np.ndarray,
+    row_keys: Sequence[tuple[str, str]],
+    z_cols: Sequence[tuple[int, tuple[str, str]]],
+    fd_cols: Sequence[tuple[int, tuple[str, str]]],
+    regions: Sequence[str],
+    sectors: Sequence[str],
+    fd: Sequence[str],
+    where: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Place a table's cells into the canonical country-major Z and Y.
+
+    Parameters
+    ----------
+    values : ndarray (R, C)
+        The numeric body (rows in ``row_keys`` order).
+    row_keys : sequence of (region, sector)
+        Key of each body row (only rows whose key is a (region, sector) of the cube are
+        used).
+    z_cols : sequence of (column, (region, sector))
+        Intermediate-use columns.
+    fd_cols : sequence of (column, (region, category))
+        Final-demand columns; (region, category) pairs that are absent are zero.
+    regions, sectors, fd : sequence of str
+        Output order.
+    where : str
+        File and year, for messages.
+
+    Returns
+    -------
+    Z : ndarray (GN, GN)
+    Y : ndarray (GN, G·F)
+    """
+    order = [(r, s) for r in regions for s in sectors]
+    ri = _positions(list(row_keys), order, where, "intermediate row")
+    zc_keys = [k for _, k in z_cols]
+    zci = np.array([c for c, _ in z_cols], dtype=np.intp)[
+        _positions(zc_keys, order, where, "intermediate column")
+    ]
+    Z = values[np.ix_(ri, zci)]
+    G, F = len(regions), len(fd)
+    Y = np.zeros((len(order), G * F))
+    slot = {(r, f): g * F + k for g, r in enumerate(regions) for k, f in enumerate(fd)}
+    seen: set[tuple[str, str]] = set()
+    src, dst = [], []
+    for c, key in fd_cols:
+        if key in seen:
+            fail(where, f"final-demand column {key} appears twice")
+        seen.add(key)
+        if key not in slot:
+            fail(where, f"final-demand column {key} is not a (region, category) of the table")
+        src.append(c)
+        dst.append(slot[key])
+    if src:
+        Y[:, dst] = values[np.ix_(ri, np.array(src, dtype=np.intp))]
+    return Z, Y
+
+
+def merge_regions(
+    Z: np.ndarray,
+    Y: np.ndarray,
+    x: np.ndarray,
+    regions: Sequence[str],
+    N: int,
+    F: int,
+    target: Sequence[str],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Sum regions that share a target label (e.g. OECD ``CN1``/``CN2`` into ``CHN``).
+
+    Parameters
+    ----------
+    Z, Y, x : ndarray
+        Stacked arrays (GN × GN, GN × G·F, GN).
+    regions : sequence of str
+        Current region labels (G).
+    N, F : int
+        Sectors and final-demand categories.
+    target : sequence of str
+        New label of each region; regions with the same label are summed (rows and columns),
+        in the order of first appearance.
+
+    Returns
+    -------
+    Z, Y, x, labels
+        Merged arrays and the merged region labels.
+    """
+    labels = unique_in_order(target)
+    if len(labels) == len(regions):
+        return Z, Y, x, list(target)
+    G, Gm = len(regions), len(labels)
+    k = np.array([labels.index(t) for t in target], dtype=np.intp)
+    Z4 = Z.reshape(G, N, G, N)
+    rows = np.zeros((Gm, N, G, N))
+    for g in range(G):
+        rows[k[g]] += Z4[g]
+    Zm = np.zeros((Gm, N, Gm, N))
+    for g in range(G):
+        Zm[:, :, k[g]] += rows[:, :, g]
+    Y3 = Y.reshape(G, N, G, F)
+    yrows = np.zeros((Gm, N, G, F))
+    for g in range(G):
+        yrows[k[g]] += Y3[g]
+    Ym = np.zeros((Gm, N, Gm, F))
+    for g in range(G):
+        Ym[:, :, k[g]] += yrows[:, :, g]
+    xm = np.zeros((Gm, N))
+    x2 = x.reshape(G, N)
+    for g in range(G):
+        xm[k[g]] += x2[g]
+    return (Zm.reshape(Gm * N, Gm * N), Ym.reshape(Gm * N, Gm * F), xm.reshape(-1), labels)
+
+
+def result(
+    Z: np.ndarray,
+    Y: np.ndarray,
+    x: np.ndarray | None,
+    *,
+    regions: Sequence[str],
+    sectors: Sequence[str],
+    fd: Sequence[str],
+    year: int,
+    checksums: Mapping[str, str],
+    where: str,
+    dropped: Mapping[str, float] | None = None,
+    **extra: object,
+) -> dict:
+    """Check shapes and finiteness and return a reader's ``read_year`` dictionary.
+
+    ``x=None`` means the database publishes no output: row sums ``Z·1 + Y·1`` are used.
+    """
+    G, N, F = len(regions), len(sectors), len(fd)
+    GN = G * N
+    if Z.shape != (GN, GN) or Y.shape != (GN, G * F):
+        fail(where, f"internal shape error: Z {Z.shape}, Y {Y.shape} for G={G}, N={N}, F={F}")
+    row_labels = [f"{r}.{s}" for r in regions for s in sectors]
+    check_finite(Z, where, row_labels, row_labels)
+    check_finite(Y, where, row_labels, [f"{r}.{f}" for r in regions for f in fd])
+    if x is None:
+        x = Z.sum(1) + Y.sum(1)
+    x = np.asarray(x, dtype=np.float64).reshape(GN)
+    check_finite(x, where, row_labels, what="gross output")
+    out = {
+        "Z": np.ascontiguousarray(Z, dtype=np.float64),
+        "Y": np.ascontiguousarray(Y, dtype=np.float64),
+        "x": x,
+        "regions": list(regions),
+        "sectors": list(sectors),
+        "fd": list(fd),
+        "year": int(year),
+        "sha256": dict(checksums),
+        "dropped": dict(dropped or {}),
+    }
+    out.update(extra)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Cube-store chunking in region blocks (for tables too large for one chunk per year)
+# ---------------------------------------------------------------------------------------------
+
+
+def region_block_chunks(
+    G: int,
+    N: int,
+    F: int,
+    *,
+    target_bytes: int = 256 * 2**20,
+    itemsize: int = 8,
+) -> dict[str, tuple[int, ...]]:
+    """Chunk shapes that split a year's matrices into blocks of supplying regions.
+
+    One year of ``Z`` is G·N × G·N cells; above ``target_bytes`` it is cut along ``region``
+    (the supplying side) into blocks of whole regions, each at most ``target_bytes`` (at
+    least one region per block). ``Y`` uses the same region blocks; ``x_published`` stays
+    one chunk per year.
+
+    Parameters
+    ----------
+    G, N, F : int
+        Regions, sectors and final-demand categories.
+    target_bytes : int
+        Upper bound of one chunk of ``Z`` (default 256 MiB).
+    itemsize : int
+        Bytes per value (8 for float64).
+
+    Returns
+    -------
+    dict
+        ``{"Z": (1, b, N, G, N), "Y": (1, b, N, G, F), "x_published": (1, G, N)}`` with ``b``
+        the regions per block. With ``b == G`` this is the one-chunk-per-year layout.
+
+    Examples
+    --------
+    >>> region_block_chunks(49, 163, 7)["Z"]  # EXIOBASE 3 ixi: 510 MB per year
+    (1, 24, 163, 49, 163)
+    """
+    per_region = N * G * N * itemsize
+    b = max(1, min(G, target_bytes // per_region))
+    return {"Z": (1, b, N, G, N), "Y": (1, b, N, G, F), "x_published": (1, G, N)}
+
+
+def chunk_encoding(ds, chunks: Mapping[str, tuple[int, ...]] | None = None, **kw) -> dict:
+    """Zarr encoding for the raw variables of a cube with region-block chunks.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Canonical cube (``Z``, ``Y`` and optionally ``x_published``).
+    chunks : mapping, optional
+        Chunk shape per variable; default :func:`region_block_chunks` for the cube's sizes.
+    **kw
+        Passed to :func:`region_block_chunks` (``target_bytes``).
+
+    Returns
+    -------
+    dict
+        ``{name: {"chunks": shape}}`` for ``xarray.Dataset.to_zarr(encoding=...)``.
+    """
+    if chunks is None:
+        chunks = region_block_chunks(ds.sizes["region"], ds.sizes["sector"], ds.sizes["fd"], **kw)
+    return {name: {"chunks": tuple(shape)} for name, shape in chunks.items() if name in ds}

@@ -1,0 +1,251 @@
+"""Wang, Wei & Zhu (2013) decomposition of bilateral sector exports into 16 terms (METHODS.md §3.2).
+
+The kernel :func:`wwz_terms` never forms the dense Leontief inverse. It needs (METHODS.md §8,
+"WWZ without the full inverse"):
+
+* the rows V^t B of every country t (one transposed solve with G right-hand sides),
+* B applied to block-structured right-hand sides: B·Yd (by destination), B·Ydiag (column s
+  holds Y^{ss} in block s) and B·Yf-blocks (column s holds Y^{s*}1 − Y^{ss} in block s),
+* the local inverses L^{ss} and the diagonal blocks B^{rr},
+
+after which every term is a batched product over (exporter, importer) pairs of N-vectors and
+N × N blocks. For s ≠ r, writing t, u for third countries, the vectors w^{sr} that A^{sr}
+multiplies are obtained from full sums minus the excluded countries, e.g.
+
+    Σ_{t≠s,r} B^{rt} Y^{tt} = (B y_dom)^r − B^{rr} Y^{rr} − B^{rs} Y^{ss}
+    Σ_{t≠s,r} B^{rt} Σ_{u≠s,t} Y^{tu}
+        = x^r − B^{rr}Y^{r*}1 − B^{rs}Y^{s*}1 − (term 3's w) − (term 7's w)
+
+with x = B·Y·1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from brgvc.core.kernels import IOSystem
+from brgvc.measures._common import blocks
+
+__all__ = [
+    "DECOMPR_ORDER",
+    "WWZ_GROUPS",
+    "WWZ_TERMS",
+    "wwz",
+    "wwz_groupings",
+    "wwz_terms",
+]
+
+#: The 16 terms in the order of METHODS.md §3.2 (Wang, Wei & Zhu 2013, eq. 37).
+WWZ_TERMS: tuple[str, ...] = (
+    "DVA_FIN",
+    "DVA_INT",
+    "DVA_INTrexI1",
+    "DVA_INTrexF",
+    "DVA_INTrexI2",
+    "RDV_FIN",
+    "RDV_FIN2",
+    "RDV_INT",
+    "DDC_FIN",
+    "DDC_INT",
+    "MVA_FIN",
+    "MVA_INT",
+    "MDC",
+    "OVA_FIN",
+    "OVA_INT",
+    "ODC",
+)
+
+#: The column order of R decompr's ``wwz`` output (never match terms by position).
+DECOMPR_ORDER: tuple[str, ...] = (
+    "DVA_FIN", "DVA_INT", "DVA_INTrexI1", "DVA_INTrexF", "DVA_INTrexI2", "RDV_INT",
+    "RDV_FIN", "RDV_FIN2", "OVA_FIN", "MVA_FIN", "OVA_INT", "MVA_INT", "DDC_FIN",
+    "DDC_INT", "ODC", "MDC",
+)  # fmt: skip
+
+#: Standard groupings of the terms (METHODS.md §3.2).
+WWZ_GROUPS: dict[str, tuple[str, ...]] = {
+    "VAX_G": WWZ_TERMS[0:5],
+    "RDV": ("RDV_FIN", "RDV_FIN2", "RDV_INT"),
+    "DVA": WWZ_TERMS[0:8],
+    "DDC": ("DDC_FIN", "DDC_INT"),
+    "FVA": ("MVA_FIN", "MVA_INT", "OVA_FIN", "OVA_INT"),
+    "FDC": ("MDC", "ODC"),
+    "FIN": ("DVA_FIN", "MVA_FIN", "OVA_FIN"),
+}
+
+
+def wwz_terms(system: IOSystem) -> np.ndarray:
+    r"""The 16 WWZ terms for every exporter, sector and importer.
+
+    For exporter s, importer r ≠ s and third countries t, u (every term an N-vector over the
+    exporting sectors; ``#`` is the element-wise product)::
+
+         1 DVA_FIN      (V^s B^{ss})' # Y^{sr}
+         2 DVA_INT      (V^s L^{ss})' # (A^{sr} B^{rr} Y^{rr})
+         3 DVA_INTrexI1 (V^s L^{ss})' # (A^{sr} Σ_{t≠s,r} B^{rt} Y^{tt})
+         4 DVA_INTrexF  (V^s L^{ss})' # (A^{sr} B^{rr} Σ_{t≠s,r} Y^{rt})
+         5 DVA_INTrexI2 (V^s L^{ss})' # (A^{sr} Σ_{t≠s,r} B^{rt} Σ_{u≠s,t} Y^{tu})
+         6 RDV_FIN      (V^s L^{ss})' # (A^{sr} B^{rr} Y^{rs})
+         7 RDV_FIN2     (V^s L^{ss})' # (A^{sr} Σ_{t≠s,r} B^{rt} Y^{ts})
+         8 RDV_INT      (V^s L^{ss})' # (A^{sr} B^{rs} Y^{ss})
+         9 DDC_FIN      (V^s L^{ss})' # (A^{sr} B^{rs} Σ_{t≠s} Y^{st})
+        10 DDC_INT      (V^s B^{ss} − V^s L^{ss})' # (A^{sr} X^r)
+        11 MVA_FIN      (V^r B^{rs})' # Y^{sr}
+        12 MVA_INT      (V^r B^{rs})' # (A^{sr} L^{rr} Y^{rr})
+        13 MDC          (V^r B^{rs})' # (A^{sr} L^{rr} E^{r*})
+        14 OVA_FIN      (Σ_{t≠s,r} V^t B^{ts})' # Y^{sr}
+        15 OVA_INT      (Σ_{t≠s,r} V^t B^{ts})' # (A^{sr} L^{rr} Y^{rr})
+        16 ODC          (Σ_{t≠s,r} V^t B^{ts})' # (A^{sr} L^{rr} E^{r*})
+
+    Term 3 uses Y^{tt} (absorbed in the third country t), as decompr's code and published
+    numbers do; term 5 includes u = r. The terms add up to E^{sr} = A^{sr}X^r + Y^{sr} for
+    every sector with positive output (where v·B = u' holds).
+
+    Parameters
+    ----------
+    system : IOSystem
+
+    Returns
+    -------
+    ndarray, shape (16, G, N, G)
+        ``out[k, s, i, r]``: term k of exports of sector i of s to r (zero for r = s).
+
+    Notes
+    -----
+    Cost: the LU, one transposed and two direct solves with O(G) right-hand sides, the
+    diagonal blocks B^{rr} (about one more LU) and batched N × N products over the G² pairs.
+    Peak memory: the LU factors, the rearranged A (one n × n each) and the temporaries of the
+    diagonal blocks.
+
+    References
+    ----------
+    Wang, Z., Wei, S.-J. and Zhu, K. (2013), "Quantifying international production sharing at
+    the bilateral and sector levels", NBER Working Paper 19677. Quast, B. and Kummritz, V.
+    (2015), decompr: Global value chain decomposition in R (function ``wwz``).
+    """
+    b = blocks(system)
+    G, N = b.G, b.N
+    vb3, vbss, vl = b.vb3, b.vbss, b.vl
+    y = b.y_pair  # Y^{sr}, (s, r, N)
+
+    # Quantities of block r (importer), as (G_r, N):
+    bd_y = b.bd_y  # B^{rr} Y^{rt}, (r, N, t)
+    idx = np.arange(G)
+    cd = bd_y[idx, :, idx]  # B^{rr} Y^{rr}
+    crow = bd_y.sum(2)  # B^{rr} Y^{r*} 1
+    x_r = b.x_model  # x^r = Σ_t B^{rt} Y^{t*} 1
+    b_ydom = b.b_ydom  # B^{rs} Y^{ss}, (r, N, s)
+    bydom = b_ydom.sum(2)  # (B y_dom)^r
+    # Quantities of pair (s, r), as (G_s, G_r, N):
+    by_rs = b.by3.transpose(2, 0, 1)  # Σ_t B^{rt} Y^{ts}
+    bydiag_rs = b_ydom.transpose(2, 0, 1)  # B^{rs} Y^{ss}
+    byf_rs = b.b_yf.transpose(2, 0, 1)  # B^{rs} Σ_{t≠s} Y^{st}
+    c_rs = bd_y.transpose(2, 0, 1)  # B^{rr} Y^{rs}
+
+    w = np.empty((G, G, N, 11))
+    w[..., 0] = cd[None]  # 2
+    w[..., 1] = bydom[None] - cd[None] - bydiag_rs  # 3
+    w[..., 2] = crow[None] - cd[None] - c_rs  # 4
+    w[..., 4] = c_rs  # 6
+    w[..., 5] = by_rs - c_rs - bydiag_rs  # 7
+    w[..., 6] = bydiag_rs  # 8
+    w[..., 7] = byf_rs  # 9
+    w[..., 3] = x_r[None] - crow[None] - bydiag_rs - byf_rs - w[..., 1] - w[..., 5]  # 5
+    w[..., 8] = system.x.reshape(G, N)[None]  # X^r for 10
+    w[..., 9] = b.ly[None]  # L^{rr} Y^{rr} for 12, 15
+    w[..., 10] = b.le[None]  # L^{rr} E^{r*} for 13, 16
+    aw = b.a_pair_dot(w)  # A^{sr} w, (s, r, N, 11)
+
+    vb_rs = vb3.transpose(1, 0, 2)  # V^r B^{rs} at [s, r]
+    ova = b.vb_total[:, None, :] - vbss[:, None, :] - vb_rs  # Σ_{t≠s,r} V^t B^{ts}
+
+    out = np.empty((16, G, G, N))
+    out[0] = vbss[:, None, :] * y
+    out[1:9] = vl[None, :, None, :] * np.moveaxis(aw[..., 0:8], -1, 0)
+    out[9] = (vbss - vl)[:, None, :] * aw[..., 8]
+    out[10] = vb_rs * y
+    out[11] = vb_rs * aw[..., 9]
+    out[12] = vb_rs * aw[..., 10]
+    out[13] = ova * y
+    out[14] = ova * aw[..., 9]
+    out[15] = ova * aw[..., 10]
+    out[:, idx, idx, :] = 0.0
+    return np.ascontiguousarray(out.transpose(0, 1, 3, 2))
+
+
+def _sum_terms(ds: xr.Dataset, names) -> xr.DataArray:
+    total = ds[names[0]].copy()
+    for name in names[1:]:
+        total = total + ds[name]
+    return total
+
+
+def wwz_groupings(ds: xr.Dataset) -> xr.Dataset:
+    """Standard groupings of WWZ terms (METHODS.md §3.2).
+
+    ``VAX_G`` = 1..5 (domestic value added absorbed abroad), ``RDV`` = 6..8 (returning
+    domestic value added), ``DVA`` = 1..8, ``DDC`` = 9 + 10, ``FVA`` = 11 + 12 + 14 + 15,
+    ``FDC`` = 13 + 16 and ``FIN`` = 1 + 11 + 14 (= final-goods exports Y^{sr}).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Output of :func:`wwz` (one variable per term).
+
+    Returns
+    -------
+    xarray.Dataset
+        One variable per grouping, same dims as the terms.
+    """
+    return xr.Dataset({g: _sum_terms(ds, names) for g, names in WWZ_GROUPS.items()})
+
+
+def wwz(ys, *, level: str = "sector", groupings: bool = False) -> xr.Dataset:
+    """WWZ 16-term decomposition of gross exports, labelled (see :func:`wwz_terms`).
+
+    Parameters
+    ----------
+    ys : YearSystem
+    level : {"sector", "bilateral", "country"}
+        ``"sector"``: dims (exporter, sector, importer); ``"bilateral"``: summed over
+        sectors, dims (exporter, importer); ``"country"``: summed over sectors and importers,
+        dims (exporter,).
+    groupings : bool
+        Also return the groupings of :func:`wwz_groupings`.
+
+    Returns
+    -------
+    xarray.Dataset
+        One variable per term (in the order of :data:`WWZ_TERMS`), plus ``exports``
+        (E^{sr}; the 16 terms add up to it) and, optionally, the groupings.
+    """
+    s = ys.system
+    terms = wwz_terms(s)
+    dims = ("exporter", "sector", "importer")
+    data = {name: ys._da(terms[k], dims) for k, name in enumerate(WWZ_TERMS)}
+    data["exports"] = ys._da(s.exports.reshape(s.G, s.N, s.G), dims)
+    out = xr.Dataset(data)
+    if groupings:
+        out = out.merge(wwz_groupings(out))
+    out = _reduce(out, level)
+    out.attrs.update(
+        method="wwz",
+        terms=list(WWZ_TERMS),
+        units="unit of the table",
+        references="Wang, Wei & Zhu (2013), NBER WP 19677",
+    )
+    return out
+
+
+def _reduce(ds: xr.Dataset, level: str) -> xr.Dataset:
+    """Sum a (exporter, sector, importer) Dataset to the requested level."""
+    if level == "sector":
+        return ds
+    if level == "bilateral":
+        return ds.sum("sector", keep_attrs=True)
+    if level == "country":
+        return ds.sum(("sector", "importer"), keep_attrs=True)
+    raise ValueError(f"level must be 'sector', 'bilateral' or 'country', not {level!r}")
+
+

@@ -184,3 +184,13 @@ def open_mrio(
 from brgvc.readers import eora26 as _eora26  # noqa: E402
 
 register(Format("eora26", _eora26.list_years, _eora26.read_year, _eora26.labels, _eora26.ATTRS))
+
+
+# OECD ICIO 2016/2018/2021/2023 editions: brgvc.readers.oecd_icio. "oecd_icio" sums the
+# CN1/CN2 and MX1/MX2 processing splits into CHN and MEX; "oecd_icio_split" keeps them.
+from brgvc.readers import oecd_icio as _oecd_icio  # noqa: E402
+
+register(Format("oecd_icio", _oecd_icio.list_years, _oecd_icio.read_year, _oecd_icio.labels,
+                _oecd_icio.ATTRS))
+register(Format("oecd_icio_split", _oecd_icio.list_years, _oecd_icio.read_year_split,
+                _oecd_icio.labels_split, _oecd_icio.ATTRS))

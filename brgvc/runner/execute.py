@@ -1,0 +1,286 @@
+"""Run a job: template, tasks on a cluster (resumable), reductions from the store, tables."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+import xarray as xr
+
+from brgvc.draws import summarise
+from brgvc.runner.cluster import Executor, open_executor
+from brgvc.runner.jobspec import Job, load_job
+from brgvc.runner.plan import Plan, plan_job
+from brgvc.runner.store import (
+    FLAG_VARS,
+    ZARR_KW,
+    RunnerError,
+    clean_partial_writes,
+    create_store,
+    read_state,
+)
+from brgvc.runner.tables import write_tables
+from brgvc.runner.task import TaskResult, run_task
+
+__all__ = ["RunSummary", "run_job"]
+
+SUMMARY_NAME = "summary.zarr"
+
+
+@dataclasses.dataclass
+class RunSummary:
+    """What :func:`run_job` did.
+
+    Attributes
+    ----------
+    job : str
+        Job name.
+    job_hash : str
+    store : pathlib.Path
+        The result store.
+    out : pathlib.Path
+        Output folder (store, summary store, tables).
+    tasks_total, tasks_run, tasks_skipped : int
+        ``tasks_skipped`` were already done in the store (resume).
+    wall_seconds : float
+        Whole call, cluster start-up included.
+    task_seconds : float
+        Sum of the run tasks' own wall times (the compute, as the workers saw it).
+    timings : dict
+        Seconds per phase: ``plan``, ``cluster``, ``tasks``, ``reduce``, ``tables``.
+    n_workers : int
+    cluster : str
+    tables : list of pathlib.Path
+    draws_negative_va : int
+        (year, draw) pairs whose rebalanced table has some negative value added.
+    draws_failed : int
+        (year, draw) pairs whose (I − A) was singular (results NaN).
+    results : list of TaskResult
+        Per-task timings of this call.
+    """
+
+    job: str
+    job_hash: str
+    store: Path
+    out: Path
+    tasks_total: int
+    tasks_run: int
+    tasks_skipped: int
+    wall_seconds: float
+    task_seconds: float
+    timings: dict[str, float]
+    n_workers: int
+    cluster: str
+    tables: list[Path]
+    draws_negative_va: int = 0
+    draws_failed: int = 0
+    results: list[TaskResult] = dataclasses.field(default_factory=list, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able summary (without per-task results)."""
+        d = {k: v for k, v in dataclasses.asdict(self).items() if k != "results"}
+        d["store"], d["out"] = str(self.store), str(self.out)
+        d["tables"] = [str(p) for p in self.tables]
+        return d
+
+    def __str__(self) -> str:
+        t = self.timings
+        return (
+            f"{self.job}: {self.tasks_total} tasks, {self.tasks_run} run, "
+            f"{self.tasks_skipped} skipped (already done) in {self.wall_seconds:.1f} s "
+            f"on {self.cluster} [tasks {t.get('tasks', 0):.1f} s, reduce "
+            f"{t.get('reduce', 0):.1f} s, tables {t.get('tables', 0):.1f} s]; "
+            f"draws with negative value added: {self.draws_negative_va}, failed: "
+            f"{self.draws_failed}\nresults: {self.store}"
+        )
+
+
+class _Progress:
+    """A one-line text progress report on stderr."""
+
+    def __init__(self, total: int, skipped: int, stream: TextIO | None, label: str) -> None:
+        self.total, self.skipped, self.stream, self.label = total, skipped, stream, label
+        self.done = skipped
+        self.t0 = time.perf_counter()
+        self.last = 0.0
+        self.tty = bool(stream is not None and getattr(stream, "isatty", lambda: False)())
+
+    def update(self, n: int = 1, final: bool = False) -> None:
+        self.done += n
+        if self.stream is None:
+            return
+        now = time.perf_counter()
+        if not (final or self.tty or now - self.last >= 2.0 or self.done == self.total):
+            return
+        self.last = now
+        el = now - self.t0
+        ran = self.done - self.skipped
+        todo = self.total - self.done
+        eta = f", eta {el / ran * todo:.0f} s" if ran and todo else ""
+        width = 24
+        fill = int(width * self.done / max(self.total, 1))
+        line = (f"{self.label} [{'#' * fill}{'.' * (width - fill)}] {self.done}/{self.total} "
+                f"tasks ({self.skipped} skipped), {el:.0f} s{eta}")
+        end = "\r" if self.tty and not final else "\n"
+        print(line, end=end, file=self.stream, flush=True)
+
+
+def _reduce(plan: Plan, executor: Executor) -> Path | None:
+    """Statistics over draws, computed on the cluster from the result store."""
+    if plan.job.draws.n < 1:
+        return None
+    path = plan.out / SUMMARY_NAME
+    ds = xr.open_zarr(plan.store, consolidated=False, zarr_format=3)
+    names = [v for v in ds.data_vars if v not in FLAG_VARS]
+    res = ds[names]
+    stats = summarise(res, "draw")
+    stats = stats.transpose("year", "stat", ...)
+    parts = [stats]
+    if res.sizes["year"] > 1:
+        first, last = res.isel(year=0, drop=True), res.isel(year=-1, drop=True)
+        rise = (last > first).isel(draw=slice(1, None)).mean("draw")
+        rise = rise.rename({v: f"{v}_p_rise" for v in names})
+        parts.append(rise)
+    out = xr.merge(parts, compat="override", join="override")
+    out.attrs = {
+        "title": "brgvc summary over bootstrap draws (draw 0, the base run, left out)",
+        "brgvc_job_hash": plan.job.hash,
+        "first_year": int(plan.job.years[0]),
+        "last_year": int(plan.job.years[-1]),
+        "p_rise": "share of draws in which the value of the last year exceeds the first year's",
+    }
+    for name in out.data_vars:
+        out[name].encoding = {}
+    for c in out.coords:
+        if out[c].dtype.kind == "T":
+            out[c] = out[c].astype(object)
+    delayed = out.to_zarr(path, mode="w", compute=False, **ZARR_KW)
+    executor.compute(delayed)
+    ds.close()
+    return path
+
+
+def run_job(
+    job: Job | str | Path | dict,
+    *,
+    cluster: Any = "local",
+    out: str | Path = "brgvc-results",
+    progress: bool | TextIO = True,
+) -> RunSummary:
+    """Run a job, resuming whatever an earlier run of the same job left in ``out``.
+
+    Parameters
+    ----------
+    job : Job, path or mapping
+        A loaded job or anything :func:`~brgvc.runner.load_job` accepts.
+    cluster : str, Path or distributed.Client
+        ``"local"`` (LocalCluster, one single-threaded worker per core), ``"sync"``
+        (synchronous scheduler, in this process), ``"tcp://host:port"``, a cluster profile
+        YAML (``cluster/local.yaml``, ``cluster/slurm.yaml``) or a ``distributed.Client``.
+    out : str or Path
+        Output folder: ``results.zarr`` (per-draw results), ``summary.zarr`` (statistics over
+        draws), ``tables/`` (CSV/Parquet), ``run.json`` (this summary).
+    progress : bool or file
+        Print a progress line to stderr (or to the given stream).
+
+    Returns
+    -------
+    RunSummary
+
+    Raises
+    ------
+    JobSpecError
+        Invalid job (before anything runs).
+    RunnerError
+        A store of another job in ``out``, or tasks that failed (the store keeps the finished
+        ones; run again to resume).
+    """
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    if not isinstance(job, Job):
+        job = load_job(job)
+    stream = (sys.stderr if progress is True else progress) if progress else None
+    plan = plan_job(job, out)
+    if plan.state == "new":
+        create_store(plan.store, plan.layout, plan.attrs())
+    else:
+        clean_partial_writes(plan.store)
+    todo = plan.todo
+    timings["plan"] = time.perf_counter() - t0
+
+    results: list[TaskResult] = []
+    errors: list[tuple[Any, BaseException]] = []
+    tc = time.perf_counter()
+    executor = open_executor(cluster)
+    try:
+        timings["cluster"] = time.perf_counter() - tc
+        n_workers = executor.n_workers
+        bar = _Progress(len(plan.tasks), len(plan.done), stream, f"brgvc {job.name}")
+        if stream is not None:
+            print(f"brgvc {job.name}: {len(todo)} of {len(plan.tasks)} tasks to run on "
+                  f"{executor.description} -> {plan.store}", file=stream, flush=True)
+        tt = time.perf_counter()
+        ctx = plan.context()
+        for task, res, err in executor.run(run_task, ctx, todo):
+            if err is not None:
+                errors.append((task, err))
+            else:
+                results.append(res)
+            bar.update()
+        timings["tasks"] = time.perf_counter() - tt
+        if stream is not None and bar.tty:
+            bar.update(0, final=True)
+        if errors:
+            task, err = errors[0]
+            raise RunnerError(
+                f"{len(errors)} of {len(todo)} tasks failed; first: {task.label}: "
+                f"{type(err).__name__}: {err}. Finished tasks are kept in {plan.store}; "
+                "run again to resume."
+            ) from err
+        state = read_state(plan.store)
+        if state is None or not state.done.all():
+            raise RunnerError(f"{plan.store}: some draws are not marked done after the run")
+        tr = time.perf_counter()
+        summary_path = _reduce(plan, executor)
+        timings["reduce"] = time.perf_counter() - tr
+    finally:
+        executor.close()
+
+    tt = time.perf_counter()
+    tables = write_tables(
+        plan.out / "tables", plan.store, summary_path,
+        formats=job.outputs.get("formats", ["csv"]),
+        tables=job.outputs.get("tables", ["draws", "summary"]),
+    )
+    timings["tables"] = time.perf_counter() - tt
+    flags = xr.open_zarr(plan.store, consolidated=False, zarr_format=3)
+    neg = int(np.count_nonzero(flags["n_negative_va"].values > 0))
+    failed = int(np.count_nonzero(flags["failed"].values))
+    flags.close()
+    summary = RunSummary(
+        job=job.name,
+        job_hash=job.hash,
+        store=plan.store,
+        out=plan.out,
+        tasks_total=len(plan.tasks),
+        tasks_run=len(results),
+        tasks_skipped=len(plan.done),
+        wall_seconds=time.perf_counter() - t0,
+        task_seconds=float(sum(r.seconds for r in results)),
+        timings=timings,
+        n_workers=n_workers,
+        cluster=executor.description,
+        tables=tables,
+        draws_negative_va=neg,
+        draws_failed=failed,
+        results=results,
+    )
+    (plan.out / "run.json").write_text(json.dumps(summary.to_dict(), indent=2) + "\n")
+    if stream is not None:
+        print(str(summary), file=stream, flush=True)
+    return summary

@@ -1,0 +1,284 @@
+"""Plan a job: its tasks, the result-store layout, sizes, memory, and what is already done."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import brgvc
+from brgvc.runner.data import DataInfo, data_info, data_provenance
+from brgvc.runner.jobspec import Job, JobSpecError, load_job
+from brgvc.runner.measures import (
+    network_available,
+    network_summary,
+    probe_system,
+    resolve_measure,
+)
+from brgvc.runner.store import (
+    Layout,
+    RunnerError,
+    StoreState,
+    VarLayout,
+    read_state,
+    store_attrs,
+)
+from brgvc.runner.task import TaskContext, TaskSpec
+
+__all__ = ["Plan", "build_layout", "plan_job"]
+
+STORE_NAME = "results.zarr"
+#: Resident size of a worker process before any data (interpreter, numpy, dask, xarray).
+WORKER_BASELINE_BYTES = 250 * 2**20
+
+
+def build_layout(job: Job, info: DataInfo) -> tuple[Layout, dict[str, str]]:
+    """Learn every output variable's dims, labels and shape from a synthetic probe system.
+
+    Returns
+    -------
+    layout : Layout
+    sources : dict
+        Measure alias -> ``registry`` or ``builtin``.
+    """
+    ys = probe_system(list(info.regions), list(info.sectors), job.years[0])
+    ys.system.factorise()
+    grouping = None
+    if job.grouping is not None:
+        from brgvc.regions import load_grouping
+
+        grouping = load_grouping(job.grouping)
+    variables: list[VarLayout] = []
+    sources: dict[str, str] = {}
+    for m in job.measures:
+        rm = resolve_measure(m)
+        sources[m.alias] = rm.source
+        for name, arr in rm.compute(ys, grouping).items():
+            variables.append(VarLayout.from_dataarray(name, arr))
+    if job.network is not None:
+        if not network_available():
+            raise JobSpecError(
+                "network: brgvc.network.summary is not available in this installation; "
+                "remove the network section to run the measures alone",
+                "network",
+                job.network,
+            )
+        try:
+            for name, arr in network_summary(ys, job.network, grouping).items():
+                variables.append(VarLayout.from_dataarray(name, arr))
+        except NotImplementedError as exc:
+            raise JobSpecError(f"network.weight: {exc}", "network.weight",
+                               job.network.get("weight")) from None
+        sources["net"] = "brgvc.network.summary"
+    names = [v.name for v in variables]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise JobSpecError(f"measures: output variables {dup} clash; rename with 'as:'",
+                           "measures", dup)
+    return Layout(tuple(job.years), job.draws.total, job.draws.block, tuple(variables)), sources
+
+
+def _mb(nbytes: float) -> str:
+    return f"{nbytes / 2**20:,.1f} MB"
+
+
+@dataclasses.dataclass
+class Plan:
+    """What a run will do.
+
+    Attributes
+    ----------
+    job : Job
+    out : pathlib.Path
+        Output folder.
+    store : pathlib.Path
+        The result store (``out/results.zarr``).
+    info : DataInfo
+    layout : Layout
+    measure_sources : dict
+    tasks : list of TaskSpec
+        Every task of the job, in (year, block) order.
+    done : set of (int, int)
+        ``(year_index, block)`` of the tasks already complete in the store.
+    state : {"new", "resume", "complete"}
+    provenance : dict
+        Checksums of the input files behind the job's years (and of the SD cube, if any).
+    """
+
+    job: Job
+    out: Path
+    store: Path
+    info: DataInfo
+    layout: Layout
+    measure_sources: dict[str, str]
+    tasks: list[TaskSpec]
+    done: set[tuple[int, int]]
+    state: str
+    provenance: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def todo(self) -> list[TaskSpec]:
+        """Tasks still to run."""
+        return [t for t in self.tasks if (t.year_index, t.block) not in self.done]
+
+    @property
+    def bytes_in_per_task(self) -> int:
+        """Bytes a task reads (one year's Z and Y, plus the SD cube's if used)."""
+        k = 2 if self.job.draws.model.rse.kind == "sd" else 1
+        return k * self.info.bytes_per_year
+
+    @property
+    def bytes_out_per_task(self) -> int:
+        """Bytes a full block writes (uncompressed)."""
+        return self.layout.bytes_per_draw * min(self.job.draws.block, self.job.draws.total)
+
+    @property
+    def memory_per_worker(self) -> int:
+        """Estimated peak resident memory of a worker.
+
+        Baseline process + two cached years + one perturbed copy + (I − A) factorised in place
+        + the sampler's per-cell arrays (worst case: a dense table) + GRAS work arrays when
+        used + the block's results. Measures that form the dense Leontief inverse add n² · 8
+        bytes each.
+        """
+        table = self.info.bytes_per_year
+        n2 = 8 * self.info.n * self.info.n
+        model = self.job.draws.model
+        k = 2 + 1 + (3 if self.job.draws.n else 0) + (2 if model.tau > 0 else 0)
+        extra = 4 * table if model.rebalance == "gras" and self.job.draws.n else 0
+        return WORKER_BASELINE_BYTES + k * table + n2 + extra + self.bytes_out_per_task
+
+    def context(self) -> TaskContext:
+        """The context every task receives."""
+        return TaskContext(self.job, str(self.store), self.layout, self.info.regions,
+                           self.info.sectors)
+
+    def attrs(self) -> dict[str, Any]:
+        """Attributes of a new result store."""
+        return store_attrs(
+            self.job.to_json(), self.job.hash, brgvc.__version__, self.provenance,
+            self.info.attrs, self.layout, self.measure_sources,
+        )
+
+    def __str__(self) -> str:
+        job, info, lay = self.job, self.info, self.layout
+        d = job.draws
+        blocks = d.blocks()
+        years = list(job.years)
+        yr = f"{years[0]}–{years[-1]}" if years == list(range(years[0], years[-1] + 1)) else \
+            ", ".join(map(str, years))
+        lines = [
+            f"job        {job.name}  (hash {job.hash[:12]})",
+            f"data       {job.spec['data']}: {info.G} regions × {info.N} sectors "
+            f"(n = {info.n}), {info.attrs.get('source', '')} {info.attrs.get('release', '')}",
+            f"years      {yr} ({len(years)})",
+            "measures   " + ", ".join(
+                f"{m.alias} [{self.measure_sources.get(m.alias, m.name)}]" for m in job.measures
+            ) + (f"; network {job.network.get('weight')}" if job.network else ""),
+            f"draws      1 base + {d.n} {d.model.model} (rse {d.model.rse.to_spec()}, "
+            f"tau {d.model.tau:g}, rebalance {d.model.rebalance}), seed {d.seed}",
+            f"tasks      {len(self.tasks)} = {len(years)} years × {len(blocks)} blocks of "
+            f"≤ {d.block} draws",
+            f"per task   reads {_mb(self.bytes_in_per_task)}, writes ≤ "
+            f"{_mb(self.bytes_out_per_task)}; est. memory per worker "
+            f"{_mb(self.memory_per_worker)}",
+            f"variables  "
+            + ", ".join(f"{v.name}({', '.join(('year', 'draw', *v.dims))})" for v in lay.variables),
+            f"store      {self.store}  [{self.state}]",
+            "",
+            f"{'year':>6} {'tasks':>5} {'draws':>9} {'done':>6}  status",
+        ]
+        for yi, y in enumerate(years):
+            nd = sum(1 for b in range(len(blocks)) if (yi, b) in self.done)
+            status = "done" if nd == len(blocks) else ("partly done" if nd else "to run")
+            lines.append(f"{y:>6} {len(blocks):>5} {f'0–{d.total - 1}':>9} "
+                         f"{f'{nd}/{len(blocks)}':>6}  {status}")
+        lines.append("")
+        lines.append(f"total: {len(self.tasks)} tasks, {len(self.done)} done, "
+                     f"{len(self.todo)} to run")
+        return "\n".join(lines)
+
+
+def plan_job(job: Job | str | Path | dict, out: str | Path = "brgvc-results") -> Plan:
+    """Plan a job against an output folder.
+
+    Parameters
+    ----------
+    job : Job, path or mapping
+        A loaded job, or anything :func:`~brgvc.runner.load_job` accepts.
+    out : str or Path
+        Output folder; the result store is ``out/results.zarr``.
+
+    Returns
+    -------
+    Plan
+        ``str(plan)`` is a readable table.
+
+    Raises
+    ------
+    JobSpecError
+        If the job is invalid (including a network section without the network module).
+    RunnerError
+        If the folder holds a result store of a different job or of other input data.
+    """
+    if not isinstance(job, Job):
+        job = load_job(job)
+    out = Path(out)
+    store = out / STORE_NAME
+    info = data_info(job.data)
+    layout, sources = build_layout(job, info)
+    tasks = [
+        TaskSpec(year, yi, b, s, e)
+        for yi, year in enumerate(job.years)
+        for b, (s, e) in enumerate(job.draws.blocks())
+    ]
+    provenance = data_provenance(job.data, job.years)
+    if job.draws.model.rse.kind == "sd":
+        sd_prov = data_provenance(str(job.draws.model.rse.path), job.years)
+        provenance.update({f"sd:{k}": v for k, v in sd_prov.items()})
+    state = read_state(store)
+    done: set[tuple[int, int]] = set()
+    status = "new"
+    if state is not None:
+        check_compatible(state, job, provenance, layout)
+        done = {(t.year_index, t.block) for t in tasks
+                if state.block_done(t.year_index, t.start, t.stop)}
+        status = "complete" if len(done) == len(tasks) else "resume"
+    return Plan(job, out, store, info, layout, sources, tasks, done, status, provenance)
+
+
+def check_compatible(
+    state: StoreState, job: Job, provenance: dict[str, str], layout: Layout
+) -> None:
+    """Refuse to resume a store written for another job, other inputs or another layout."""
+    import json
+
+    a = state.attrs
+    if a.get("brgvc_job_hash") != job.hash:
+        try:
+            old = json.loads(a.get("brgvc_job", "{}"))
+        except json.JSONDecodeError:
+            old = {}
+        diff = [k for k in ("data", "years", "grouping", "gross_output", "measures",
+                            "network", "draws") if old.get(k) != job.spec.get(k)]
+        raise RunnerError(
+            f"{state.path} holds results of a different job (job {old.get('name', '?')!r}, "
+            f"hash {str(a.get('brgvc_job_hash'))[:12]} vs {job.hash[:12]}; differs in: "
+            f"{', '.join(diff) or 'spec'}). Use another --out, or delete the store to start over."
+        )
+    old_prov = json.loads(a.get("brgvc_input_checksums", "{}"))
+    if old_prov != dict(provenance):
+        changed = sorted(k for k in set(old_prov) | set(provenance)
+                         if old_prov.get(k) != provenance.get(k))
+        raise RunnerError(
+            f"{state.path} was computed from other input data (checksums differ for "
+            f"{', '.join(changed[:5])}); use another --out"
+        )
+    old_layout = json.loads(a.get("brgvc_layout", "{}"))
+    if old_layout != layout.signature():
+        raise RunnerError(
+            f"{state.path} has another layout than this job now produces (the measures' "
+            "outputs changed with the installed brgvc); use another --out"
+        )
+    if state.done.shape != (len(layout.years), layout.n_draws):
+        raise RunnerError(f"{state.path}: done-mask shape {state.done.shape} does not match")

@@ -1,0 +1,153 @@
+"""Tidy tables (CSV, Parquet) derived from the result and summary stores, never recomputed.
+
+One file per variable, one value column::
+
+    tables/vby.csv           year, draw, source, sink, value        (tables: draws)
+    tables/vby_summary.csv   year, stat, source, sink, value        (tables: summary)
+    tables/vby_p_rise.csv    source, sink, value                    (tables: summary)
+    tables/flags.csv         year, draw, n_negative_va, failed
+
+Files are written a year at a time (memory stays at one year's results) into a temporary file
+that is renamed into place when complete.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from brgvc.runner.store import FAILED, FLAG_VARS, NEG_VA, RunnerError
+
+__all__ = ["parquet_available", "write_tables"]
+
+
+def parquet_available() -> bool:
+    """True when pyarrow is installed."""
+    try:
+        import pyarrow  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _tidy(arr: xr.DataArray) -> pd.DataFrame:
+    """A DataArray as a long frame: one column per dim, then ``value``."""
+    arr = arr.assign_coords(
+        {d: np.asarray(arr[d].values).astype(object) for d in arr.dims
+         if d in arr.coords and arr[d].dtype.kind in "UOT"}
+    )
+    arr = arr.drop_vars([c for c in arr.coords if c not in arr.dims])
+    return arr.rename("value").to_dataframe().reset_index()
+
+
+class _Sink:
+    """Writes frames to CSV and/or Parquet files, atomically on close."""
+
+    def __init__(self, base: Path, formats: Sequence[str]) -> None:
+        self.paths = {f: base.with_suffix(f".{f}") for f in formats}
+        self.tmp = {f: p.with_name(f".{p.name}.tmp") for f, p in self.paths.items()}
+        self._pq = None
+        self._first = True
+
+    def write(self, df: pd.DataFrame) -> None:
+        if "csv" in self.tmp:
+            df.to_csv(self.tmp["csv"], mode="w" if self._first else "a",
+                      header=self._first, index=False)
+        if "parquet" in self.tmp:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(df, preserve_index=False)
+            if self._pq is None:
+                self._pq = pq.ParquetWriter(self.tmp["parquet"], table.schema)
+            self._pq.write_table(table)
+        self._first = False
+
+    def close(self) -> list[Path]:
+        if self._pq is not None:
+            self._pq.close()
+        out = []
+        for f, tmp in self.tmp.items():
+            if tmp.exists():
+                os.replace(tmp, self.paths[f])
+                out.append(self.paths[f])
+        return out
+
+
+def _by_year(ds: xr.Dataset, names: Iterable[str]) -> Iterator[tuple[str, Iterator[xr.DataArray]]]:
+    for name in names:
+        yield name, (ds[name].isel(year=[i]).load() for i in range(ds.sizes["year"]))
+
+
+def write_tables(
+    folder: Path,
+    results: Path,
+    summary: Path | None,
+    *,
+    formats: Sequence[str] = ("csv",),
+    tables: Sequence[str] = ("draws", "summary"),
+) -> list[Path]:
+    """Write the tidy tables of a finished run.
+
+    Parameters
+    ----------
+    folder : Path
+        Where to write (created).
+    results : Path
+        The result store.
+    summary : Path, optional
+        The summary store (statistics over draws), if any.
+    formats : sequence of {"csv", "parquet"}
+    tables : sequence of {"draws", "summary"}
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    formats = list(formats)
+    if "parquet" in formats and not parquet_available():
+        raise RunnerError("outputs.formats asks for parquet, which needs pyarrow "
+                          "(pip install pyarrow)")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    ds = xr.open_zarr(results, consolidated=False, zarr_format=3)
+    try:
+        names = [v for v in ds.data_vars if v not in FLAG_VARS]
+        if "draws" in tables:
+            for name, parts in _by_year(ds, names):
+                sink = _Sink(folder / name, formats)
+                for part in parts:
+                    sink.write(_tidy(part))
+                written += sink.close()
+        flags = ds[[NEG_VA, FAILED]].load()
+        sink = _Sink(folder / "flags", formats)
+        frame = flags.to_dataframe().reset_index()
+        frame[FAILED] = frame[FAILED].astype(bool)
+        sink.write(frame)
+        written += sink.close()
+    finally:
+        ds.close()
+    if summary is not None and "summary" in tables and Path(summary).exists():
+        sm = xr.open_zarr(summary, consolidated=False, zarr_format=3)
+        try:
+            for name in sm.data_vars:
+                sink = _Sink(folder / (name if name.endswith("_p_rise") else f"{name}_summary"),
+                             formats)
+                if "year" in sm[name].dims:
+                    for part in (sm[name].isel(year=[i]).load()
+                                 for i in range(sm.sizes["year"])):
+                        sink.write(_tidy(part))
+                else:
+                    sink.write(_tidy(sm[name].load()))
+                written += sink.close()
+        finally:
+            sm.close()
+    return written

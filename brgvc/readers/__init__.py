@@ -194,3 +194,17 @@ register(Format("oecd_icio", _oecd_icio.list_years, _oecd_icio.read_year, _oecd_
                 _oecd_icio.ATTRS))
 register(Format("oecd_icio_split", _oecd_icio.list_years, _oecd_icio.read_year_split,
                 _oecd_icio.labels_split, _oecd_icio.ATTRS))
+
+
+# WIOD 2016 release (WIOT{YYYY}_Nov16_ROW sheets): brgvc.readers.wiod2016
+from brgvc.readers import wiod2016 as _wiod2016  # noqa: E402
+
+register(Format("wiod2016", _wiod2016.list_years, _wiod2016.read_year, _wiod2016.labels,
+                _wiod2016.ATTRS))
+
+
+# ADB MRIO workbooks: brgvc.readers.adb_mrio
+from brgvc.readers import adb_mrio as _adb_mrio  # noqa: E402
+
+register(Format("adb_mrio", _adb_mrio.list_years, _adb_mrio.read_year, _adb_mrio.labels,
+                _adb_mrio.ATTRS))

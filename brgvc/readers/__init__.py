@@ -208,3 +208,15 @@ from brgvc.readers import adb_mrio as _adb_mrio  # noqa: E402
 
 register(Format("adb_mrio", _adb_mrio.list_years, _adb_mrio.read_year, _adb_mrio.labels,
                 _adb_mrio.ATTRS))
+
+
+# EXIOBASE 3 (IOT_YYYY_ixi.zip / IOT_YYYY_pxp.zip): brgvc.readers.exiobase3. "exiobase3"
+# reads whichever system is present; "exiobase3_ixi" / "exiobase3_pxp" choose one.
+from brgvc.readers import exiobase3 as _exiobase3  # noqa: E402
+
+register(Format("exiobase3", _exiobase3.list_years, _exiobase3.read_year, _exiobase3.labels,
+                _exiobase3.ATTRS))
+register(Format("exiobase3_ixi", _exiobase3.list_years_ixi, _exiobase3.read_year_ixi,
+                _exiobase3.labels_ixi, _exiobase3.ATTRS))
+register(Format("exiobase3_pxp", _exiobase3.list_years_pxp, _exiobase3.read_year_pxp,
+                _exiobase3.labels_pxp, _exiobase3.ATTRS))

@@ -176,7 +176,7 @@ def continuous_coreness(
     c = res.x
     rho0, _ = _rho_and_grad(c0, xc, xnorm, off)
     rho, _ = _rho_and_grad(c, xc, xnorm, off)
-    # rho is scale free, so L-BFGS-B can only improve on the start; guard anyway.
+    # L-BFGS-B accepts only descent steps, so this triggers only if its line search fails.
     if not rho >= rho0:
         c, rho = c0, rho0
     cmax = c.max()

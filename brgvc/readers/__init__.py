@@ -220,3 +220,9 @@ register(Format("exiobase3_ixi", _exiobase3.list_years_ixi, _exiobase3.read_year
                 _exiobase3.labels_ixi, _exiobase3.ATTRS))
 register(Format("exiobase3_pxp", _exiobase3.list_years_pxp, _exiobase3.read_year_pxp,
                 _exiobase3.labels_pxp, _exiobase3.ATTRS))
+
+
+# Eurostat FIGARO (matrix_ or flatfile_eu-ic-io_ind-by-ind CSVs): brgvc.readers.figaro
+from brgvc.readers import figaro as _figaro  # noqa: E402
+
+register(Format("figaro", _figaro.list_years, _figaro.read_year, _figaro.labels, _figaro.ATTRS))

@@ -118,17 +118,22 @@ def gvc_income(ys, *, level: str = "country") -> xr.Dataset:
     G, N = s.G, s.N
     if level == "country":
         P = gvc_income_country(s)
-        P_da = ys._da(P, ("source", "producer"))
-        fo = ys._da(b.yt.sum(1), ("producer",))
-        share = ys._da(1.0 - np.diagonal(P) / _nz(P.sum(0)), ("producer",))
+        P_da = ys._da(P, ("source", "producer"), producer=ys.regions)
+        fo = ys._da(b.yt.sum(1), ("producer",), producer=ys.regions)
+        share = ys._da(1.0 - np.diagonal(P) / _nz(P.sum(0)), ("producer",),
+                       producer=ys.regions)
         out = xr.Dataset({"P": P_da, "final_output": fo, "fva_share": share})
     elif level == "sector":
-        P_da = ys._da(gvc_income_sector(s), ("source", "producer", "sector"))
-        out = xr.Dataset({"P": P_da, "final_output": ys._da(b.yt, ("producer", "sector"))})
+        P_da = ys._da(gvc_income_sector(s), ("source", "producer", "sector"),
+                       producer=ys.regions)
+        fo = ys._da(b.yt, ("producer", "sector"), producer=ys.regions)
+        out = xr.Dataset({"P": P_da, "final_output": fo})
     elif level == "full":
         P = s.v[:, None] * s.leontief_inverse() * b.yt.ravel()[None, :]
-        P_da = ys._da(P.reshape(G, N, G, N), ("source", "source_sector", "producer", "sector"))
-        out = xr.Dataset({"P": P_da, "final_output": ys._da(b.yt, ("producer", "sector"))})
+        P_da = ys._da(P.reshape(G, N, G, N), ("source", "source_sector", "producer", "sector"),
+                       producer=ys.regions)
+        fo = ys._da(b.yt, ("producer", "sector"), producer=ys.regions)
+        out = xr.Dataset({"P": P_da, "final_output": fo})
     else:
         raise ValueError(f"level must be 'country', 'sector' or 'full', not {level!r}")
     out.attrs.update(method="gvc_income", units="unit of the table",

@@ -226,3 +226,9 @@ register(Format("exiobase3_pxp", _exiobase3.list_years_pxp, _exiobase3.read_year
 from brgvc.readers import figaro as _figaro  # noqa: E402
 
 register(Format("figaro", _figaro.list_years, _figaro.read_year, _figaro.labels, _figaro.ATTRS))
+
+
+# GLORIA (T/Y/V-Results CSVs + ReadMe labels; product-by-product): brgvc.readers.gloria
+from brgvc.readers import gloria as _gloria  # noqa: E402
+
+register(Format("gloria", _gloria.list_years, _gloria.read_year, _gloria.labels, _gloria.ATTRS))

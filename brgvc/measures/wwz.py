@@ -227,7 +227,8 @@ def wwz(ys, *, level: str = "sector", groupings: bool = False) -> xr.Dataset:
     data["exports"] = ys._da(s.exports.reshape(s.G, s.N, s.G), dims)
     out = xr.Dataset(data)
     if groupings:
-        out = out.merge(wwz_groupings(out))
+        for name, da in wwz_groupings(out).data_vars.items():
+            out[name] = da
     out = _reduce(out, level)
     out.attrs.update(
         method="wwz",

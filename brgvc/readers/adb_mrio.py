@@ -27,7 +27,7 @@ import re
 from pathlib import Path
 
 from brgvc.readers.common import fail, find_year_files, iso3_regions, read_grid, result, sha256
-from brgvc.readers.wiod2016 import parse_sheet
+from brgvc.readers.wiod2016 import parse_sheet, sheet_labels
 
 __all__ = ["ADB_CODES", "ATTRS", "FD_CODES", "labels", "list_years", "read_year"]
 
@@ -70,8 +70,10 @@ def labels(path: str | Path) -> tuple[list[str], list[str], list[str]]:
     """Regions (ISO3), sector codes and final-demand categories of the first year."""
     files = list_years(path)
     y = min(files)
-    d = _parse(files[y], y)
-    return iso3_regions(d["regions"], DATABASE, ADB_CODES), d["sectors"], d["fd"]
+    regions, sectors, fd = sheet_labels(files[y], f"{files[y]} (year {y})",
+                                        fd_codes=FD_CODES, total_codes=TOTAL_CODES,
+                                        layout="ADB MRIO")
+    return iso3_regions(regions, DATABASE, ADB_CODES), sectors, fd
 
 
 def read_year(path: str | Path, year: int) -> dict:

@@ -277,7 +277,8 @@ def read_grid(
     sep: str = ",",
     sheet: int | str = 0,
     excel: bool = False,
-) -> tuple[list[list[str]], list[list[str]], np.ndarray]:
+    numbers: bool = True,
+) -> tuple[list[list[str]], list[list[str]], np.ndarray | None]:
     """Read a spreadsheet-like table: title and header rows, label columns, numeric body.
 
     The body starts at the first row whose label cells are not all empty and whose first
@@ -300,6 +301,8 @@ def read_grid(
         Excel sheet.
     excel : bool
         Read with :func:`pandas.read_excel`.
+    numbers : bool
+        Also read the numbers (``False``: labels only, much faster for CSV).
 
     Returns
     -------
@@ -307,8 +310,8 @@ def read_grid(
         The rows above the body (every cell as a string, ``""`` if empty).
     labels : list of list of str
         One list of ``n_label_cols`` strings per body row.
-    values : numpy.ndarray
-        float64 body (NaN where empty).
+    values : numpy.ndarray or None
+        float64 body (NaN where empty); None with ``numbers=False``.
     """
     if excel:
         try:
@@ -342,6 +345,8 @@ def read_grid(
     try:
         lab_df = pd.read_csv(io.BytesIO(data), sep=sep, header=None, skiprows=start,
                              usecols=range(n_label_cols), dtype=str, keep_default_na=False)
+        if not numbers:
+            return head, lab_df.to_numpy().tolist(), None
         body = pd.read_csv(io.BytesIO(data), sep=sep, header=None, skiprows=start,
                            usecols=range(n_label_cols, ncol), low_memory=False)
     except (pd.errors.ParserError, ValueError) as exc:

@@ -247,7 +247,7 @@ def read_year(path: str | Path, year: int, keep_splits: bool = False) -> dict:
     if len(other):
         zc = np.array([j for j, _ in z_cols])
         extra = df.iloc[other, zc].apply(pd.to_numeric, errors="coerce").fillna(0.0)
-        for i, tot in zip(other, extra.sum(1).to_numpy(), strict=True):
+        for i, tot in zip(other, extra.sum(axis=1).to_numpy(), strict=True):
             dropped[f"row {rows[i]}"] = float(tot)
     G, N, F = len(regions_raw), len(sectors), len(fd)
     Z, Y, x, labels_ = merge_regions(Z, Y, x, regions_raw, N, F, merged)

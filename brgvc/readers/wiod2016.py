@@ -47,7 +47,8 @@ from brgvc.readers.common import (
     unique_in_order,
 )
 
-__all__ = ["ATTRS", "FD_CODES", "labels", "list_years", "parse_sheet", "read_year"]
+__all__ = ["ATTRS", "FD_CODES", "labels", "list_years", "parse_sheet", "read_year",
+           "sheet_columns", "sheet_labels"]
 
 DATABASE = "wiod2016"
 ATTRS = {
@@ -82,17 +83,17 @@ def load(f: Path, where: str):
     return read_grid(f, where, n_label_cols=N_LABEL_COLS, excel=f.suffix.lower() != ".csv")
 
 
-def parse_sheet(
+def sheet_columns(
     head: Sequence[Sequence[str]],
     lab: Sequence[Sequence[str]],
-    values: np.ndarray,
+    ncol: int,
     where: str,
     *,
     fd_codes: Mapping[str, str] = FD_CODES,
     total_codes: Sequence[str] = TOTAL_CODES,
     layout: str = "WIOD 2016",
 ) -> dict:
-    """Split a WIOD-style sheet into intermediate, final-demand and total columns.
+    """Classify the columns of a WIOD-style sheet from its header rows and row labels.
 
     Parameters
     ----------
@@ -100,8 +101,8 @@ def parse_sheet(
         The rows above the body (at least four: codes, descriptions, countries, numbers).
     lab : list of list of str
         Label columns of the body rows.
-    values : ndarray
-        Numbers of the body.
+    ncol : int
+        Number of numeric columns.
     where : str
         File and year, for messages.
     fd_codes : mapping
@@ -114,16 +115,16 @@ def parse_sheet(
     Returns
     -------
     dict
-        ``regions`` (raw codes), ``sectors``, ``fd``, ``Z``, ``Y``, ``x``, ``dropped``.
+        ``z_cols``, ``fd_cols``, ``total`` (column positions and keys), ``row_keys``,
+        ``regions`` (raw codes), ``sectors`` and ``fd``.
     """
     if len(head) < CODE_ROW:
         fail(where, f"expected {CODE_ROW} header rows above the body ({layout} layout: codes, "
                     f"descriptions, countries, numbers), found {len(head)}")
-    codes = head[-CODE_ROW][N_LABEL_COLS:]
-    regs = head[-REGION_ROW][N_LABEL_COLS:]
-    ncol = values.shape[1]
-    codes = list(codes) + [""] * (ncol - len(codes))
-    regs = list(regs) + [""] * (ncol - len(regs))
+    codes = list(head[-CODE_ROW][N_LABEL_COLS:])
+    regs = list(head[-REGION_ROW][N_LABEL_COLS:])
+    codes += [""] * (ncol - len(codes))
+    regs += [""] * (ncol - len(regs))
     row_keys = [(r[REGION_COL], r[CODE_COL]) for r in lab]
     row_set = set(row_keys)
     z_cols, fd_cols, total = [], [], None
@@ -147,6 +148,39 @@ def parse_sheet(
         fail(where, f"industry columns are not every country × industry: {len(z_cols)} for "
                     f"{len(regions)} countries and {len(sectors)} industries")
     fd = unique_in_order(v for v in fd_codes.values() if v in {k[1] for _, k in fd_cols})
+    return {"z_cols": z_cols, "fd_cols": fd_cols, "total": total, "row_keys": row_keys,
+            "regions": regions, "sectors": sectors, "fd": fd}
+
+
+def parse_sheet(
+    head: Sequence[Sequence[str]],
+    lab: Sequence[Sequence[str]],
+    values: np.ndarray,
+    where: str,
+    **kw,
+) -> dict:
+    """Split a WIOD-style sheet into intermediate, final-demand and total columns.
+
+    Parameters
+    ----------
+    head, lab : list of list of str
+        Header rows and body labels (see :func:`sheet_columns`).
+    values : ndarray
+        Numbers of the body.
+    where : str
+        File and year, for messages.
+    **kw
+        ``fd_codes``, ``total_codes``, ``layout`` of :func:`sheet_columns`.
+
+    Returns
+    -------
+    dict
+        ``regions`` (raw codes), ``sectors``, ``fd``, ``Z``, ``Y``, ``x``, ``dropped``.
+    """
+    cols = sheet_columns(head, lab, values.shape[1], where, **kw)
+    z_cols, fd_cols, total = cols["z_cols"], cols["fd_cols"], cols["total"]
+    regions, sectors, fd, row_keys = cols["regions"], cols["sectors"], cols["fd"], \
+        cols["row_keys"]
     zkeys = {k for _, k in z_cols}
     is_z = np.array([k in zkeys for k in row_keys])
     z_rows = [k for k, z in zip(row_keys, is_z, strict=True) if z]
@@ -163,12 +197,22 @@ def parse_sheet(
             "dropped": dropped}
 
 
+def sheet_labels(f: Path, where: str, **kw) -> tuple[list[str], list[str], list[str]]:
+    """Raw regions, sectors and final-demand categories of a sheet, without its numbers
+    (for a CSV export; a workbook is read whole)."""
+    head, lab, _ = read_grid(f, where, n_label_cols=N_LABEL_COLS,
+                             excel=f.suffix.lower() != ".csv", numbers=False)
+    ncol = max(len(h) for h in head) - N_LABEL_COLS
+    cols = sheet_columns(head, lab, ncol, where, **kw)
+    return cols["regions"], cols["sectors"], cols["fd"]
+
+
 def labels(path: str | Path) -> tuple[list[str], list[str], list[str]]:
     """Regions (ISO3, ``RoW``), industry codes and final-demand codes of the first year."""
     files = list_years(path)
     y = min(files)
-    d = _parse(files[y], y)
-    return iso3_regions(d["regions"], DATABASE), d["sectors"], d["fd"]
+    regions, sectors, fd = sheet_labels(files[y], f"{files[y]} (year {y})")
+    return iso3_regions(regions, DATABASE), sectors, fd
 
 
 def _parse(f: Path, year: int) -> dict:

@@ -1011,10 +1011,13 @@ def _apply(docs: Sequence[Mapping[str, Any]], profile: Mapping[str, Any],
         created.append(f"{doc['kind'].lower()}/{doc['metadata']['name']}")
     owner = next((o for o in objs if o.kind == owner_kind), None)
     if owner is not None:
-        # The job spec ConfigMap goes when its DaskJob is deleted (garbage collector).
+        # The job spec ConfigMap goes when its DaskJob is deleted (garbage collector). A plain
+        # reference: no `controller`, no `blockOwnerDeletion` (which needs extra rights).
+        ref = {"apiVersion": DASK_API_VERSION, "kind": owner_kind, "name": owner.name,
+               "uid": owner.metadata["uid"]}
         for o in objs:
             if o.kind == "ConfigMap":
-                o.set_owner(owner)
+                o.patch({"metadata": {"ownerReferences": [ref]}})
     return created
 
 

@@ -208,24 +208,11 @@ class Blocks:
 
     # -- A without the dense A ----------------------------------------------------------------
 
-    @property
-    def a_pairs(self) -> np.ndarray:
-        """A^{sr} as (G_s, G_r, N, N): one n × n array, rearranged so that products are batched."""
-
-        def build() -> np.ndarray:
-            G, N = self.G, self.N
-            out = np.empty((G, G, N, N))
-            np.multiply(
-                self.s.Z.reshape(G, N, G, N).transpose(0, 2, 1, 3),
-                self.s.xinv.reshape(1, G, 1, N),
-                out=out,
-            )
-            return out
-
-        return self._get("a_pairs", build)
-
     def a_pair_dot(self, w: np.ndarray) -> np.ndarray:
-        """A^{sr} w for every pair.
+        """A^{sr} w for every pair, without forming A.
+
+        A^{sr} w = Z^{sr} (x̂^r)^{-1} w; ``Z`` viewed as (G_s, G_r, N, N) blocks is a strided
+        view whose blocks BLAS reads in place, so no n × n temporary is made.
 
         Parameters
         ----------
@@ -236,9 +223,11 @@ class Blocks:
         -------
         ndarray (G_s, G_r, N, k)
         """
+        G, N = self.G, self.N
+        z_pairs = self.s.Z.reshape(G, N, G, N).transpose(0, 2, 1, 3)
         if w.ndim == 3:
             w = w[None]
-        return np.matmul(self.a_pairs, w)
+        return np.matmul(z_pairs, w * self.s.xinv.reshape(1, G, N, 1))
 
     def a_diag(self) -> np.ndarray:
         """Domestic blocks A^{ss}, (G, N, N)."""

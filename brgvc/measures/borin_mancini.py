@@ -141,7 +141,7 @@ def bm_terms(system: IOSystem, approach: str = "source") -> np.ndarray:
     -------
     ndarray, shape (6, G, N, G)
         ``out[k, s, i, r]`` in the order of :data:`BM_TERMS`; zero for r = s. They add up to
-        E^{sr} for every sector with positive output.
+        E^{sr} for every sector with positive output. A transposed view (no copy).
     """
     b = blocks(system)
     G, N = b.G, b.N
@@ -185,7 +185,7 @@ def bm_terms(system: IOSystem, approach: str = "source") -> np.ndarray:
     else:
         raise ValueError(f"approach must be 'source' or 'sink', not {approach!r}")
     out[:, idx, idx, :] = 0.0
-    return np.ascontiguousarray(out.transpose(0, 1, 3, 2))
+    return out.transpose(0, 1, 3, 2)
 
 
 def _bm(ys, approach: str, level: str) -> xr.Dataset:

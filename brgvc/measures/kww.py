@@ -2,8 +2,8 @@
 
 Country totals only: KWW is exact at the exporter level; use WWZ (:mod:`brgvc.measures.wwz`)
 for bilateral and sector detail. The kernel needs the rows V^t B (one transposed solve), the
-local inverses and two products of A with block-structured vectors: no diagonal blocks of B
-and no dense inverse.
+local inverses and products of the blocks A^{rs} with 2G vectors: no diagonal blocks of B and
+no dense inverse.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from brgvc.core.kernels import IOSystem, block_columns
+from brgvc.core.kernels import IOSystem
 from brgvc.measures._common import blocks
 
 __all__ = ["KWW_GROUPS", "KWW_TERMS", "WWZ_TO_KWW", "kww", "kww_terms", "wwz_to_kww"]
@@ -83,7 +83,7 @@ def kww_terms(system: IOSystem) -> np.ndarray:
     gross exports", American Economic Review 104(2): 459-494 (Fig. 1 and eq. 36).
     """
     b = blocks(system)
-    G, N = b.G, b.N
+    G = b.G
     idx = np.arange(G)
     off = ~np.eye(G, dtype=bool)
     vb3 = b.vb3  # (t, s, N): V^t B^{ts}
@@ -98,13 +98,10 @@ def kww_terms(system: IOSystem) -> np.ndarray:
     t[1] = np.where(off, diag_r, 0.0).sum(1)
     t[2] = np.where(off, row - diag_r - to_s, 0.0).sum(1)
     t[3] = np.where(off, to_s, 0.0).sum(1)
-    # A^{rs} (L^{ss} Y^{ss}) and A^{rs} (L^{ss} E^{s*}) for all r, s: A times block columns.
-    aq = system.a_dot(
-        np.concatenate(
-            [block_columns(b.ly.ravel(), G, N), block_columns(b.le.ravel(), G, N)], axis=1
-        )
-    ).reshape(G, N, 2 * G)  # [r, :, s] = A^{rs} w^s
-    aly, ale = aq[..., :G], aq[..., G:]
+    # A^{rs} (L^{ss} Y^{ss}) and A^{rs} (L^{ss} E^{s*}) for all r, s: [r, s, :, k]
+    aq = b.a_pair_dot(np.stack([b.ly, b.le], axis=-1))
+    aly = aq[..., 0].transpose(0, 2, 1)  # [r, :, s] = A^{rs} L^{ss} Y^{ss}
+    ale = aq[..., 1].transpose(0, 2, 1)
     # Σ_{r≠s} V^s B^{sr} A^{rs} w^s
     vba_y = np.einsum("srj,rjs->sr", vb3, aly)
     vba_e = np.einsum("srj,rjs->sr", vb3, ale)

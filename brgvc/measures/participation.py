@@ -165,34 +165,29 @@ def production_length_terms(system: IOSystem) -> dict[str, np.ndarray]:
     G, N = b.G, b.N
     v, x, yt = b.v3, b.x_model, b.yt
 
-    def solve(w):
-        return system.solve(w.ravel()).reshape(G, N)
+    def solve(*ws):
+        out = system.solve(np.stack([w.ravel() for w in ws], axis=1))
+        return [out[:, k].reshape(G, N) for k in range(len(ws))]
 
-    def solve_t(w):
-        return system.solve_t(w.ravel()).reshape(G, N)
+    def solve_t(*ws):
+        out = system.solve_t(np.stack([w.ravel() for w in ws], axis=1))
+        return [out[:, k].reshape(G, N) for k in range(len(ws))]
 
-    bx = solve(x)  # B B Y 1
-    vb = solve_t(v)  # v B
-    vbb = solve_t(vb)  # v B B
-    # rows: L A^F x, L L A^F x, L A^F B x
+    ad = b.a_diag()
+    # rows (three solves in one call): B x = B B Y 1, B A^F x, B A^D x
     afx = b.af_dot(x)
-    lafx = b.lmul(afx)
-    llafx = b.lmul(lafx)
-    lafbx = b.lmul(b.af_dot(bx))
-    # rows: border crossings B A^F x and foreign segment L A^F B A^D x
-    bafx = solve(afx)
-    adx = np.einsum("sij,sj->si", b.a_diag(), x)  # A^D x
-    lafbadx = b.lmul(b.af_dot(solve(adx)))
-    # columns: v L A^F B, v L L A^F B, v L A^F B B
+    adx = np.einsum("sij,sj->si", ad, x)
+    bx, bafx, badx = solve(x, afx, adx)
+    lafx = b.lmul(afx)  # L A^F x = rows of V_GVC / v
+    llafx = b.lmul(lafx)  # domestic segment
+    lafbx = b.lmul(b.af_dot(bx))  # L A^F B x
+    lafbadx = b.lmul(b.af_dot(badx))  # foreign segment L A^F B A^D x
+    # columns: v B, v L A^F B, v L L A^F B; then v B B, v L A^F B B, v B A^F B, v L A^F B A^D B
     vl = b.vl
-    vlaf = b.af_tdot(vl)
-    vlafb = solve_t(vlaf)
     vll = np.einsum("si,sij->sj", vl, b.local)
-    vllafb = solve_t(b.af_tdot(vll))
-    vlafbb = solve_t(vlafb)
-    vbafb = solve_t(b.af_tdot(vb))
-    vlafbad = np.einsum("si,sij->sj", vlafb, b.a_diag())
-    vlafbadb = solve_t(vlafbad)
+    vb, vlafb, vllafb = solve_t(v, b.af_tdot(vl), b.af_tdot(vll))
+    vlafbad = np.einsum("si,sij->sj", vlafb, ad)
+    vbb, vlafbb, vbafb, vlafbadb = solve_t(vb, vlafb, b.af_tdot(vb), vlafbad)
     return {
         "Xv": v * bx,
         "Xy": vbb * yt,

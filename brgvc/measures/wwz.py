@@ -109,14 +109,15 @@ def wwz_terms(system: IOSystem) -> np.ndarray:
     Returns
     -------
     ndarray, shape (16, G, N, G)
-        ``out[k, s, i, r]``: term k of exports of sector i of s to r (zero for r = s).
+        ``out[k, s, i, r]``: term k of exports of sector i of s to r (zero for r = s). A
+        transposed view of a (16, G, G, N) array (no copy is made).
 
     Notes
     -----
     Cost: the LU, one transposed and two direct solves with O(G) right-hand sides, the
     diagonal blocks B^{rr} (about one more LU) and batched N × N products over the G² pairs.
-    Peak memory: the LU factors, the rearranged A (one n × n each) and the temporaries of the
-    diagonal blocks.
+    Peak memory: the LU factors (one n × n), the temporaries of the diagonal blocks (less than
+    one more) and O(16 G² N) for the terms; A is never formed (its blocks are read from Z).
 
     References
     ----------
@@ -156,22 +157,22 @@ def wwz_terms(system: IOSystem) -> np.ndarray:
     w[..., 9] = b.ly[None]  # L^{rr} Y^{rr} for 12, 15
     w[..., 10] = b.le[None]  # L^{rr} E^{r*} for 13, 16
     aw = b.a_pair_dot(w)  # A^{sr} w, (s, r, N, 11)
+    del w
 
     vb_rs = vb3.transpose(1, 0, 2)  # V^r B^{rs} at [s, r]
     ova = b.vb_total[:, None, :] - vbss[:, None, :] - vb_rs  # Σ_{t≠s,r} V^t B^{ts}
 
     out = np.empty((16, G, G, N))
-    out[0] = vbss[:, None, :] * y
-    out[1:9] = vl[None, :, None, :] * np.moveaxis(aw[..., 0:8], -1, 0)
-    out[9] = (vbss - vl)[:, None, :] * aw[..., 8]
-    out[10] = vb_rs * y
-    out[11] = vb_rs * aw[..., 9]
-    out[12] = vb_rs * aw[..., 10]
-    out[13] = ova * y
-    out[14] = ova * aw[..., 9]
-    out[15] = ova * aw[..., 10]
+    np.multiply(vbss[:, None, :], y, out=out[0])
+    for k in range(8):
+        np.multiply(vl[:, None, :], aw[..., k], out=out[k + 1])
+    np.multiply((vbss - vl)[:, None, :], aw[..., 8], out=out[9])
+    for k, pre in ((10, vb_rs), (13, ova)):
+        np.multiply(pre, y, out=out[k])
+        np.multiply(pre, aw[..., 9], out=out[k + 1])
+        np.multiply(pre, aw[..., 10], out=out[k + 2])
     out[:, idx, idx, :] = 0.0
-    return np.ascontiguousarray(out.transpose(0, 1, 3, 2))
+    return out.transpose(0, 1, 3, 2)
 
 
 def _sum_terms(ds: xr.Dataset, names) -> xr.DataArray:

@@ -218,7 +218,9 @@ def aggregate(
     Parameters
     ----------
     ds : xarray.Dataset
-        Canonical cube (lazy or in memory; dask arrays stay lazy).
+        Canonical cube (lazy or in memory; dask arrays stay lazy). Additive variables are
+        summed, boolean flags (``emptied``) become "any member", other variables that carry
+        an aggregated dimension are left out.
     regions : str, Grouping, mapping, Concordance or None
         A grouping name (``"belt_and_road"``) or :class:`brgvc.regions.Grouping`, a dict
         ``{code: group}``, a :class:`Concordance` or the name/path of a concordance CSV.
@@ -285,12 +287,15 @@ def _apply(ds: xr.Dataset, dims: Sequence[str], M: np.ndarray, labels: Sequence[
     data = {}
     for name, da in ds.data_vars.items():
         touched = any(d in da.dims for d in dims)
-        if touched and name not in ADDITIVE:
+        flag = da.dtype == bool
+        if touched and name not in ADDITIVE and not flag:
             continue  # not additive (coefficients, shares): cannot be summed, left out
         if touched:
             for d in dims:
                 if d in da.dims:
-                    da = _sum_dim(da, d, M, labels)
+                    da = _sum_dim(da.astype(np.float64) if flag else da, d, M, labels)
+            if flag:  # flags (e.g. ``emptied``): true if any member is
+                da = da > 0
             da.attrs = ds[name].attrs
         data[name] = da
     coords = {k: v for k, v in ds.coords.items() if not any(d in v.dims for d in dims)}

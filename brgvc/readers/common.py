@@ -664,7 +664,7 @@ def region_block_chunks(
     Examples
     --------
     >>> region_block_chunks(49, 163, 7)["Z"]  # EXIOBASE 3 ixi: 510 MB per year
-    (1, 24, 163, 49, 163)
+    (1, 25, 163, 49, 163)
     """
     per_region = N * G * N * itemsize
     b = max(1, min(G, target_bytes // per_region))

@@ -239,15 +239,24 @@ class Blocks:
 
         return self._get("a_diag", build)
 
-    def af_dot(self, w: np.ndarray) -> np.ndarray:
-        """A^F w = (A − A^D) w for w of shape (G, N) (foreign blocks only)."""
-        aw = self.s.a_dot(w.ravel()).reshape(self.G, self.N)
-        return aw - np.einsum("sij,sj->si", self.a_diag(), w)
+    def af_dot(self, *ws: np.ndarray) -> list[np.ndarray]:
+        """A^F w = (A − A^D) w (foreign blocks only) for each w of shape (G, N).
 
-    def af_tdot(self, u: np.ndarray) -> np.ndarray:
-        """Row vector u A^F for u of shape (G, N) (foreign blocks only)."""
-        ua = (self.s.Z.T @ u.ravel()) * self.s.xinv
-        return ua.reshape(self.G, self.N) - np.einsum("si,sij->sj", u, self.a_diag())
+        All vectors go through one product with Z (Z is read once).
+        """
+        G, N = self.G, self.N
+        W = np.stack([w.reshape(G, N) for w in ws], axis=-1)  # (G, N, k)
+        AW = self.s.Z @ (W.reshape(G * N, -1) * self.s.xinv[:, None])
+        AW = AW.reshape(G, N, -1) - np.matmul(self.a_diag(), W)
+        return [AW[..., k] for k in range(len(ws))]
+
+    def af_tdot(self, *us: np.ndarray) -> list[np.ndarray]:
+        """Row vectors u A^F (foreign blocks only) for each u of shape (G, N)."""
+        G, N = self.G, self.N
+        U = np.stack([u.reshape(G, N) for u in us], axis=-1)  # (G, N, k)
+        UA = (self.s.Z.T @ U.reshape(G * N, -1)) * self.s.xinv[:, None]
+        UA = UA.reshape(G, N, -1) - np.matmul(np.swapaxes(self.a_diag(), 1, 2), U)
+        return [UA[..., k] for k in range(len(us))]
 
 
 def blocks(system: IOSystem) -> Blocks:

@@ -76,14 +76,15 @@ def participation_terms(system: IOSystem) -> dict[str, np.ndarray]:
     v = b.v3
     x = b.x_model
     ly, lyf = b.ly, b.lmul(b.yf)
+    af_ly, af_rest = b.af_dot(ly, x - ly)
     out = {
         "V_D": v * ly,
         "V_RT": v * lyf,
-        "V_GVC_S": v * b.lmul(b.af_dot(ly)),
-        "V_GVC_C": v * b.lmul(b.af_dot(x - ly)),
+        "V_GVC_S": v * b.lmul(af_ly),
+        "V_GVC_C": v * b.lmul(af_rest),
     }
     vl = b.vl
-    u = b.af_tdot(vl)  # v L A^F
+    (u,) = b.af_tdot(vl)  # v L A^F
     ul = np.einsum("si,sij->sj", u, b.local)  # v L A^F L
     ub = system.solve_t(u.ravel()).reshape(b.G, b.N)  # v L A^F B
     out["Y_D"] = vl * b.ydom
@@ -175,19 +176,20 @@ def production_length_terms(system: IOSystem) -> dict[str, np.ndarray]:
 
     ad = b.a_diag()
     # rows (three solves in one call): B x = B B Y 1, B A^F x, B A^D x
-    afx = b.af_dot(x)
+    (afx,) = b.af_dot(x)
     adx = np.einsum("sij,sj->si", ad, x)
     bx, bafx, badx = solve(x, afx, adx)
     lafx = b.lmul(afx)  # L A^F x = rows of V_GVC / v
     llafx = b.lmul(lafx)  # domestic segment
-    lafbx = b.lmul(b.af_dot(bx))  # L A^F B x
-    lafbadx = b.lmul(b.af_dot(badx))  # foreign segment L A^F B A^D x
+    afbx, afbadx = b.af_dot(bx, badx)
+    lafbx = b.lmul(afbx)  # L A^F B x
+    lafbadx = b.lmul(afbadx)  # foreign segment L A^F B A^D x
     # columns: v B, v L A^F B, v L L A^F B; then v B B, v L A^F B B, v B A^F B, v L A^F B A^D B
     vl = b.vl
     vll = np.einsum("si,sij->sj", vl, b.local)
-    vb, vlafb, vllafb = solve_t(v, b.af_tdot(vl), b.af_tdot(vll))
+    vb, vlafb, vllafb = solve_t(v, *b.af_tdot(vl, vll))
     vlafbad = np.einsum("si,sij->sj", vlafb, ad)
-    vbb, vlafbb, vbafb, vlafbadb = solve_t(vb, vlafb, b.af_tdot(vb), vlafbad)
+    vbb, vlafbb, vbafb, vlafbadb = solve_t(vb, vlafb, *b.af_tdot(vb), vlafbad)
     return {
         "Xv": v * bx,
         "Xy": vbb * yt,

@@ -40,7 +40,6 @@ dimension, lazy on dask inputs). It imports from :mod:`brgvc.schema` only.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -103,7 +102,8 @@ def draw_rng(seed: int, year: int, draw: int) -> np.random.Generator:
     numpy.random.Generator
         PCG64 seeded with ``SeedSequence(seed, spawn_key=(year, draw))``.
     """
-    return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(int(year), int(draw))))
+    seq = np.random.SeedSequence(int(seed), spawn_key=(int(year), int(draw)))
+    return np.random.default_rng(seq)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -651,6 +651,29 @@ class Sampler:
 STATS: tuple[str, ...] = ("base", "mean", "sd", "cv", "q025", "q975", "p_above_base")
 
 
+def _summary_kernel(v: np.ndarray, quantiles: tuple[float, float]) -> np.ndarray:
+    """Statistics over the last axis of ``v`` (index 0: the base run), stacked on a new last axis.
+
+    NaN draws (failed factorisations) are left out of every statistic.
+    """
+    import warnings
+
+    b = v[..., 0]
+    d = v[..., 1:]
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        count = np.sum(~np.isnan(d), axis=-1)
+        mean = np.nanmean(d, axis=-1)
+        # Two-pass SD (no cancellation of a one-pass sum of squares).
+        ss = np.nansum(np.square(d - mean[..., None]), axis=-1)
+        sd = np.where(count > 1, np.sqrt(ss / np.maximum(count - 1, 1)), np.nan)
+        cv = np.where(mean != 0, sd / np.abs(mean), np.nan)
+        q = np.nanquantile(d, list(quantiles), axis=-1)
+        above = np.where(count > 0, np.sum(d > b[..., None], axis=-1) / np.maximum(count, 1),
+                         np.nan)
+    return np.stack([b, mean, sd, cv, q[0], q[1], above], axis=-1)
+
+
 def summarise(
     ds: xr.Dataset | xr.DataArray,
     dim: str = "draw",
@@ -659,6 +682,9 @@ def summarise(
     quantiles: Sequence[float] = (0.025, 0.975),
 ) -> xr.Dataset | xr.DataArray:
     """Summary statistics over bootstrap draws, lazy on dask inputs.
+
+    One numpy kernel per chunk computes every statistic, so the Dask graph has one task per
+    (variable, chunk) whatever the number of statistics.
 
     Parameters
     ----------
@@ -675,26 +701,28 @@ def summarise(
     Returns
     -------
     Same type as ``ds``
-        A new ``stat`` dimension with ``base``, ``mean``, ``sd`` (ddof = 1), ``cv``
-        (sd / |mean|, NaN where the mean is 0), ``q025``, ``q975`` and ``p_above_base`` (share
-        of draws above the base value), computed over the draws other than ``base``.
+        ``dim`` replaced by a last dimension ``stat``: ``base``, ``mean``, ``sd`` (ddof = 1),
+        ``cv`` (sd / |mean|, NaN where the mean is 0), ``q025``, ``q975`` and ``p_above_base``
+        (share of draws above the base value), computed over the draws other than ``base``,
+        leaving out NaN draws.
     """
-    b = ds.sel({dim: base}, drop=True)
-    d = ds.drop_sel({dim: base})
-    if d.sizes[dim] > 1 and getattr(d, "chunks", None):
-        d = d.chunk({dim: -1})
-    mean = d.mean(dim)
-    sd = d.std(dim, ddof=1) if d.sizes[dim] > 1 else xr.full_like(mean, math.nan)
-    cv = xr.where(mean != 0, sd / abs(mean), math.nan)
-    q = d.quantile(list(quantiles), dim=dim)
-    lo = q.isel(quantile=0, drop=True)
-    hi = q.isel(quantile=1, drop=True)
-    above = (d > b).mean(dim)
-    parts = [b, mean, sd, cv, lo, hi, above]
-    names = [
-        "base", "mean", "sd", "cv",
-        f"q{round(quantiles[0] * 1000):03d}", f"q{round(quantiles[1] * 1000):03d}",
-        "p_above_base",
-    ]
-    out = xr.concat(parts, dim="stat", coords="minimal", compat="override", join="override")
+    labels = list(ds[dim].values)
+    order = [labels.index(base)] + [i for i, lab in enumerate(labels) if lab != base]
+    ordered = ds.isel({dim: order})
+    if getattr(ordered, "chunks", None):
+        ordered = ordered.chunk({dim: -1})
+    qs = (float(quantiles[0]), float(quantiles[1]))
+    names = ["base", "mean", "sd", "cv", f"q{round(qs[0] * 1000):03d}",
+             f"q{round(qs[1] * 1000):03d}", "p_above_base"]
+    out = xr.apply_ufunc(
+        _summary_kernel,
+        ordered,
+        kwargs={"quantiles": qs},
+        input_core_dims=[[dim]],
+        output_core_dims=[["stat"]],
+        dask="parallelized",
+        output_dtypes=[np.float64],
+        dask_gufunc_kwargs={"output_sizes": {"stat": len(names)}},
+        keep_attrs=False,
+    )
     return out.assign_coords(stat=np.array(names, dtype=object))

@@ -73,7 +73,7 @@ class Executor:
         for t in tasks:
             try:
                 res = dask.delayed(fn, pure=False)(ctx, t).compute(scheduler="synchronous")
-            except Exception as exc:  # noqa: BLE001 - reported with its task
+            except Exception as exc:
                 yield t, None, exc
             else:
                 yield t, res, None
@@ -119,11 +119,11 @@ class DistributedExecutor(Executor):
                   f"{uuid.uuid4().hex[:12]}"
             futures[self.client.submit(fn, ctx, t, key=key, pure=False)] = t
         try:
-            for fut in as_completed(list(futures)):
+            for fut in as_completed(list(futures), loop=self.client.loop):
                 t = futures[fut]
                 try:
                     res = fut.result()
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     yield t, None, exc
                 else:
                     yield t, res, None
@@ -242,7 +242,9 @@ def open_executor(cluster: Any = "local") -> Executor:
     if not isinstance(cluster, str | Path):
         if hasattr(cluster, "submit") and hasattr(cluster, "scheduler_info"):
             return DistributedExecutor(cluster, [], f"client {cluster.scheduler.address}")
-        raise RunnerError(f"cluster must be a name, address, profile path or Client, not {cluster!r}")
+        raise RunnerError(
+            f"cluster must be a name, address, profile path or Client, not {cluster!r}"
+        )
     name = str(cluster)
     if name in ("sync", "synchronous"):
         return Executor()

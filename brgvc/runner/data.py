@@ -45,12 +45,12 @@ class DataInfo:
     attrs: dict[str, Any]
 
     @property
-    def G(self) -> int:  # noqa: N802 - textbook letter
+    def G(self) -> int:
         """Number of regions."""
         return len(self.regions)
 
     @property
-    def N(self) -> int:  # noqa: N802
+    def N(self) -> int:
         """Number of sectors."""
         return len(self.sectors)
 

@@ -135,7 +135,9 @@ def _reduce(plan: Plan, executor: Executor) -> Path | None:
     if plan.job.draws.n < 1:
         return None
     path = plan.out / SUMMARY_NAME
-    ds = xr.open_zarr(plan.store, consolidated=False, zarr_format=3)
+    # One chunk per year with every draw: one reduction task per (variable, year).
+    ds = xr.open_zarr(plan.store, consolidated=False, zarr_format=3,
+                      chunks={"year": 1, "draw": -1})
     names = [v for v in ds.data_vars if v not in FLAG_VARS]
     res = ds[names]
     stats = summarise(res, "draw")

@@ -269,17 +269,9 @@ _CRON_NAMES = (
 def check_cron(expr: str) -> None:
     """Raise :class:`ValueError` unless ``expr`` is a valid 5-field cron expression.
 
-    Uses ``croniter`` when installed; otherwise checks each field's numbers, ranges, steps,
-    lists and month/day names.
+    Checks each field's numbers, ranges (not reversed), steps, lists and month/day names, then
+    asks ``croniter`` too when it is installed.
     """
-    try:
-        from croniter import croniter
-    except ImportError:
-        croniter = None
-    if croniter is not None:
-        if not croniter.is_valid(expr) or len(expr.split()) != 5:
-            raise ValueError(f"invalid cron expression {expr!r}")
-        return
     fields = expr.split()
     if len(fields) != 5:
         raise ValueError(f"cron expression {expr!r} must have 5 fields, not {len(fields)}")
@@ -304,6 +296,12 @@ def check_cron(expr: str) -> None:
                 vals.append(v)
             if len(vals) == 2 and vals[0] > vals[1]:
                 raise ValueError(f"cron field {f!r}: range {rng!r} runs backwards")
+    try:
+        from croniter import croniter
+    except ImportError:
+        return
+    if not croniter.is_valid(expr):
+        raise ValueError(f"invalid cron expression {expr!r}")
 
 
 def _resolve_data(data: str, base_dir: Path | None, where: str, key: str = "data") -> str:
@@ -388,7 +386,7 @@ def load_job(
 
         try:
             available = list(data_info(data).years)
-        except Exception as exc:  # noqa: BLE001 - any reader error is a bad data key
+        except Exception as exc:
             raise JobSpecError(f"{where}: data: cannot open {data!r}: {exc}", "data",
                                data) from None
     years = _parse_years(spec.get("years", "all"), available, where)
@@ -421,7 +419,7 @@ def load_job(
 
         try:
             load_grouping(grouping)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise JobSpecError(f"{where}: grouping: {exc}", "grouping", grouping) from None
     spec["grouping"] = grouping
     spec["gross_output"] = spec.get("gross_output", "balanced")

@@ -182,7 +182,7 @@ class Plan:
             f"per task   reads {_mb(self.bytes_in_per_task)}, writes ≤ "
             f"{_mb(self.bytes_out_per_task)}; est. memory per worker "
             f"{_mb(self.memory_per_worker)}",
-            f"variables  "
+            "variables  "
             + ", ".join(f"{v.name}({', '.join(('year', 'draw', *v.dims))})" for v in lay.variables),
             f"store      {self.store}  [{self.state}]",
             "",

@@ -241,7 +241,9 @@ def read_state(path: Path) -> StoreState | None:
     path = Path(path)
     if not (path / "zarr.json").exists():
         if path.exists() and any(path.iterdir()):
-            raise RunnerError(f"{path} exists and is not a brgvc result store; choose another --out")
+            raise RunnerError(
+                f"{path} exists and is not a brgvc result store; choose another --out"
+            )
         return None
     try:
         group = zarr.open_group(path, mode="r", zarr_format=3)

@@ -29,7 +29,7 @@ __all__ = ["parquet_available", "write_tables"]
 def parquet_available() -> bool:
     """True when pyarrow is installed."""
     try:
-        import pyarrow  # noqa: F401
+        import pyarrow
         import pyarrow.parquet  # noqa: F401
     except ImportError:
         return False

@@ -5,7 +5,8 @@ It only wires library functions together::
     open_year -> Sampler.draw (draws 1..) -> IOSystem / YearSystem -> factorise
               -> measures (and network summaries) -> write_block -> mark_done
 
-BLAS runs single-threaded inside every task, whatever the cluster: the workers × threads
+Inside a task, dask runs on the synchronous scheduler (never back on the cluster) and BLAS
+runs single-threaded, whatever the cluster: the workers × threads
 layout then matches the cores, and LAPACK's results do not depend on the thread count (a
 2-thread OpenBLAS LU differs from a 1-thread one in the last bits), so stores are
 bit-identical across the synchronous scheduler, LocalCluster and remote workers.
@@ -19,6 +20,7 @@ import socket
 import time
 from typing import Any
 
+import dask
 import numpy as np
 from threadpoolctl import threadpool_limits
 
@@ -210,7 +212,12 @@ def run_task(ctx: TaskContext, task: TaskSpec) -> TaskResult:
     TaskResult
     """
     t0 = time.perf_counter()
-    with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
+    # Inside a worker, dask's default scheduler is the cluster itself: the lazy read of the
+    # year would be submitted back to it (and wait behind the other tasks). A task computes
+    # everything it needs in its own thread, with single-threaded BLAS.
+    with dask.config.set(scheduler="synchronous"), threadpool_limits(
+        limits=BLAS_THREADS, user_api="blas"
+    ):
         values, result = compute_draws(ctx, task)
     tw = time.perf_counter()
     write_block(ctx.store, task.year_index, task.start, task.stop, values)

@@ -12,6 +12,7 @@ import pytest
 from brgvc.core import IOSystem, YearSystem
 from brgvc.measures import (
     bm_terms,
+    hypothetical_extraction_dva,
     kww_terms,
     participation_terms,
     production_length_terms,
@@ -284,3 +285,12 @@ def test_upstreamness_is_ghosh(system):
     delta[pos] = system.Z[pos] / x[pos, None]
     U = np.linalg.solve(np.eye(system.n) - delta, np.ones(system.n))
     np.testing.assert_allclose(upstreamness_vector(system), U, rtol=1e-12)
+
+
+def test_hypothetical_extraction_solve_equals_closed_form_and_kww_dva(system):
+    closed = hypothetical_extraction_dva(system)
+    solved = hypothetical_extraction_dva(system, method="solve")
+    np.testing.assert_allclose(solved, closed, rtol=1e-11)
+    np.testing.assert_allclose(closed, dense_kww(system)[0:5].sum(0), rtol=1e-11)
+    part = hypothetical_extraction_dva(system, method="solve", countries=[1])
+    assert np.isnan(part[0]) and part[1] == pytest.approx(closed[1], rel=1e-11)

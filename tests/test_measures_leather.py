@@ -120,8 +120,12 @@ def test_vby_country_and_vax_ratio(ys):
     ref = [[44.867912, 18.493099, 28.238989], [24.661291, 68.358556, 52.680153],
            [38.970798, 57.748345, 127.480858]]  # fmt: skip
     close(F, ref)
-    ratio = vax(ys)["vax_ratio"].sel(exporter=list(C)).values
-    close(ratio, [0.726782, 0.680823, 0.655279])
+    v = vax(ys)
+    close(v["vax_ratio"].sel(exporter=list(C)).values, [0.726782, 0.680823, 0.655279])
+    # VAX totals are the out-strengths of the VBY network (METHODS.md §9)
+    close(v["vax_total"].sel(exporter=list(C)).values, [46.732088, 77.341444, 96.719142])
+    off = F - np.diag(np.diag(F))
+    close(off.sum(0), [63.632088, 76.241444, 80.919142])  # in-strength
 
 
 KWW_REF = {

@@ -220,3 +220,39 @@ def test_decompose_wiod_wwz_tidy(wiod2011):
     G, N = 41, 35
     assert len(df) == (len(WWZ_TERMS) + 1) * G * N * G
     assert set(df.year) == {2011}
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda ys: wwz(ys, level="x"), "level"),
+        (lambda ys: get_measure("bm_src")(ys, level="x"), "level"),
+        (lambda ys: get_measure("participation")(ys, level="x"), "level"),
+        (lambda ys: get_measure("production_length")(ys, level="x"), "level"),
+        (lambda ys: get_measure("gvc_income")(ys, level="x"), "level"),
+        (lambda ys: get_measure("upstreamness")(ys, level="x"), "level"),
+        (lambda ys: get_measure("downstreamness")(ys, level="x"), "level"),
+        (lambda ys: get_measure("koopman")(ys, iv="x"), "iv"),
+        (lambda ys: get_measure("hypothetical_extraction")(ys, method="x"), "method"),
+    ],
+)
+def test_bad_options_raise(ys, call, match):
+    with pytest.raises(ValueError, match=match):
+        call(ys)
+
+
+def test_bm_terms_bad_approach(ys):
+    from brgvc.measures import bm_terms
+
+    with pytest.raises(ValueError, match="approach"):
+        bm_terms(ys.system, "middle")
+
+
+@pytest.mark.slow
+def test_hypothetical_extraction_by_solving_on_wiod(wiod2011):
+    from brgvc.measures import hypothetical_extraction_dva, kww_terms
+
+    s = wiod2011.system
+    idx = [list(wiod2011.regions).index(c) for c in ("CHN", "LUX", "RoW")]
+    solved = hypothetical_extraction_dva(s, method="solve", countries=idx)[idx]
+    np.testing.assert_allclose(solved, kww_terms(s)[0:5].sum(0)[idx], rtol=1e-9)

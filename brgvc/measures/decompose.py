@@ -50,7 +50,8 @@ def to_tidy(obj: xr.Dataset | xr.DataArray, method: str | None = None) -> pd.Dat
         ``sector``, ``importer`` for trade decompositions; ``source``/``sink``,
         ``source``/``exporter``, ``region``, ``partner``... for the others, so that no dim is
         mislabelled), then ``term`` and ``value``. Dims that a
-        variable lacks are left empty (NaN) in its rows.
+        variable lacks are left empty (NaN) in its rows. Rows with exporter = importer
+        (structural zeros of bilateral trade measures) are left out.
     """
     if isinstance(obj, xr.DataArray):
         parts = [_frame(obj, str(obj.name or method or "value"))]
@@ -60,6 +61,9 @@ def to_tidy(obj: xr.Dataset | xr.DataArray, method: str | None = None) -> pd.Dat
     dims = [c for c in df.columns if c not in (YEAR, "term", "value")]  # first-seen order
     cols = ([YEAR] if YEAR in df.columns else []) + dims + ["term", "value"]
     df = df[cols]
+    if "exporter" in df.columns and "importer" in df.columns:
+        # exports to oneself are not trade: every bilateral term is structurally 0 there
+        df = df[df["exporter"] != df["importer"]].reset_index(drop=True)
     df.attrs["method"] = method or (obj.attrs.get("method") if hasattr(obj, "attrs") else None)
     return df
 

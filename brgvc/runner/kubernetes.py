@@ -969,7 +969,19 @@ _Dumper.add_representer(str, _str)
 
 
 def to_yaml(docs: Iterable[Mapping[str, Any]]) -> str:
-    """Manifests as one multi-document YAML text (``---`` separated, keys in order)."""
+    """Manifests as one multi-document YAML text.
+
+    Parameters
+    ----------
+    docs : iterable of mapping
+        Manifests.
+
+    Returns
+    -------
+    str
+        ``---``-separated documents, keys in rendering order, no anchors or aliases,
+        multi-line strings (the job spec) as literal blocks.
+    """
     return "---\n".join(yaml.dump(dict(d), Dumper=_Dumper, sort_keys=False, width=100)
                          for d in docs)
 
@@ -1332,7 +1344,18 @@ def example_files(job_path: str | Path, profile_path: str | Path, outdir: str | 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m brgvc.runner.kubernetes {render,create-run} ...``; returns the exit status."""
+    """``python -m brgvc.runner.kubernetes {render,create-run,examples} ...``.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 0 on success, 1 with a one-line reason on stderr.
+    """
     p = argparse.ArgumentParser(prog="python -m brgvc.runner.kubernetes",
                                 description="brgvc manifests for the Dask Kubernetes operator")
     sub = p.add_subparsers(dest="cmd", required=True)

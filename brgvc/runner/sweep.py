@@ -187,6 +187,11 @@ def job_schedule(job: Any) -> dict[str, str] | None:
     job : brgvc.runner.Job, mapping, str or Path
         A loaded job, a parsed spec, or a job YAML file (read with ``yaml.safe_load``).
 
+    Returns
+    -------
+    dict or None
+        ``{"cron", "timezone", "concurrency"}`` with defaults ``UTC`` and ``forbid``.
+
     Raises
     ------
     ValueError
@@ -217,7 +222,18 @@ def job_schedule(job: Any) -> dict[str, str] | None:
 
 
 def stamp(fire: dt.datetime) -> str:
-    """Result folder name of a firing: ``YYYY-MM-DDTHHMM`` in UTC."""
+    """Result folder name of a firing.
+
+    Parameters
+    ----------
+    fire : datetime.datetime
+        An aware firing time (any zone).
+
+    Returns
+    -------
+    str
+        ``YYYY-MM-DDTHHMM`` in UTC, e.g. ``2026-12-07T0300``.
+    """
     return fire.astimezone(dt.UTC).strftime(STAMP_FORMAT)
 
 

@@ -125,6 +125,26 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_submit(args: argparse.Namespace) -> int:
+    from brgvc.runner.kubernetes import submit
+
+    print(submit(args.job, args.k8s, dry_run=args.dry_run))
+    return 0
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    if args.k8s:
+        from brgvc.runner.kubernetes import submit_schedule
+
+        print(submit_schedule(args.job, args.k8s, dry_run=args.dry_run))
+        return 0
+    from brgvc.runner.sweep import run_schedule
+
+    runs = run_schedule(args.job, args.out, cluster=args.cluster, max_runs=args.max_runs)
+    print(runs)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``brgvc`` command."""
     from brgvc import __version__
@@ -178,6 +198,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("job")
     s.add_argument("--out", default="brgvc-results")
     s.set_defaults(func=cmd_plan)
+
+    s = sub.add_parser("submit", help="run a job on Kubernetes as a DaskJob")
+    s.add_argument("job")
+    s.add_argument("--k8s", required=True, metavar="PROFILE",
+                   help="Kubernetes profile YAML (see cluster/k8s/profile.yaml)")
+    s.add_argument("--dry-run", action="store_true", help="print the manifests only")
+    s.set_defaults(func=cmd_submit)
+
+    s = sub.add_parser("schedule", help="run a job on its cron schedule (locally or as a "
+                       "Kubernetes CronJob with --k8s)")
+    s.add_argument("job")
+    s.add_argument("--k8s", metavar="PROFILE", help="render/install a Kubernetes CronJob")
+    s.add_argument("--dry-run", action="store_true", help="with --k8s: print the manifests")
+    s.add_argument("--out", default="brgvc-sweeps",
+                   help="local runs: folder of dated result stores (default %(default)s)")
+    s.add_argument("--cluster", default="local", help="local runs: where to run each sweep")
+    s.add_argument("--max-runs", type=int, help="local runs: stop after this many runs")
+    s.set_defaults(func=cmd_schedule)
     return p
 
 
@@ -190,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("brgvc: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, OSError, ArithmeticError, KeyError, ImportError) as exc:
+    except (ValueError, OSError, ArithmeticError, KeyError, ImportError, RuntimeError) as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"brgvc: error: {msg}", file=sys.stderr)
         return 1

@@ -573,6 +573,10 @@ class Sampler:
         self.y_normal = base.inventory[cat] | (y < 0)
         self._z, self._y = z, y
         self._rz, self._ry = rz, ry
+        # Per-cell constants of the positive cells' model, computed once for all draws.
+        self._zpar = self._params(z, rz)
+        pos = ~self.y_normal
+        self._ypar = self._params(y[pos], ry[pos])
         # Countries of each cell, for correlated block shocks.
         self.z_rows, self.z_cols = self.iz // n // N, self.iz % n // N
         self.y_rows, self.y_cols = self.iy // (G * F) // N, self.iy % (G * F) // F
@@ -582,11 +586,34 @@ class Sampler:
         """Number of perturbed cells (nonzero cells of Z and Y)."""
         return len(self.iz) + len(self.iy)
 
-    def _positive(self, mu: np.ndarray, rse: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def _params(self, mu: np.ndarray, rse: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Per-cell constants: (σ, σ²/2) for lognormal, (sd, Φ(mu/sd), sd > 0) for truncnormal.
+
+        The draws then apply exactly the operations of :func:`lognormal_factor` and
+        :func:`truncnormal_values`, so the values are the same bits.
+        """
         if self.model.model == "lognormal":
-            return mu * lognormal_factor(rse, rng.standard_normal(mu.shape[0]))
-        u = 1.0 - rng.random(mu.shape[0])  # in (0, 1]
-        return truncnormal_values(mu, rse * mu, u)
+            s2 = np.log1p(np.square(rse))
+            return np.sqrt(s2), 0.5 * s2
+        sd = rse * mu
+        ok = sd > 0
+        p = np.zeros_like(mu)
+        p[ok] = sps.ndtr(mu[ok] / sd[ok])
+        return sd, p, ok
+
+    def _positive(self, mu: np.ndarray, par: tuple[np.ndarray, ...],
+                  rng: np.random.Generator) -> np.ndarray:
+        if self.model.model == "lognormal":
+            sig, half = par
+            return mu * np.exp(sig * rng.standard_normal(mu.shape[0]) - half)
+        return self._trunc(mu, par, 1.0 - rng.random(mu.shape[0]))  # u in (0, 1]
+
+    @staticmethod
+    def _trunc(mu: np.ndarray, par: tuple[np.ndarray, ...], u: np.ndarray) -> np.ndarray:
+        sd, p, ok = par
+        out = mu.copy()
+        out[ok] = mu[ok] - sd[ok] * sps.ndtri(u[ok] * p[ok])
+        return out
 
     def perturb(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Perturb the nonzero cells of Z and Y (no rebalancing).
@@ -604,20 +631,20 @@ class Sampler:
         base, tau = self.base, self.model.tau
         eta = rng.standard_normal(base.G)  # always drawn: the stream layout does not depend on τ
         Zs = base.Z.copy()
-        Zs.ravel()[self.iz] = self._positive(self._z, self._rz, rng)
+        Zs.ravel()[self.iz] = self._positive(self._z, self._zpar, rng)
         Ys = base.Y.copy()
         yv = np.empty_like(self._y)
+        pos = ~self.y_normal
         # One number per Y cell in cell order, whatever its model, keeps the stream fixed.
         if self.model.model == "lognormal":
             xi = rng.standard_normal(self._y.shape[0])
-            pos = ~self.y_normal
-            yv[pos] = self._y[pos] * lognormal_factor(self._ry[pos], xi[pos])
+            sig, half = self._ypar
+            yv[pos] = self._y[pos] * np.exp(sig * xi[pos] - half)
         else:
             u = 1.0 - rng.random(self._y.shape[0])  # in (0, 1]
             # Normal scores for the normal cells from the same uniforms (u = 1 clipped).
             xi = sps.ndtri(np.minimum(u, 1.0 - np.finfo(float).eps))
-            pos = ~self.y_normal
-            yv[pos] = truncnormal_values(self._y[pos], self._ry[pos] * self._y[pos], u[pos])
+            yv[pos] = self._trunc(self._y[pos], self._ypar, u[pos])
         neg = self.y_normal
         yv[neg] = normal_values(self._y[neg], self._ry[neg] * np.abs(self._y[neg]), xi[neg])
         Ys.ravel()[self.iy] = yv

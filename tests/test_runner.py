@@ -132,7 +132,7 @@ def test_tables_derived_from_the_store(reference):
     assert list(rise.columns) == ["source", "sink", "value"]
     assert rise["value"].between(0, 1).all()
     flags = pd.read_csv(t / "flags.csv")
-    assert list(flags.columns) == ["year", "draw", "n_negative_va", "failed"]
+    assert list(flags.columns) == ["year", "draw", "n_negative_va", "failed", "network_failed"]
 
 
 def test_plan_table_and_resume_state(reference, tmp_path):
@@ -290,4 +290,94 @@ def test_network_summaries_per_draw(tmp_path):
     assert "net_total_flow" in net and "net_strength" in net
     assert ds["net_strength"].dims[:2] == ("year", "draw")
     assert "CHN" in [str(x) for x in ds["net_node"].values]
-    assert np.isfinite(ds["net_total_flow"].values).all()
+    ok = ~ds["network_failed"].values  # drawn weights the network layer refused are flagged
+    assert ok[0, 0]
+    assert np.isfinite(ds["net_total_flow"].values[ok]).all()
+
+
+# -- options through the runner ---------------------------------------------------------------
+
+
+def test_gras_draws_keep_gdp_and_sd_cube_scenario(tmp_path):
+    """GRAS rebalancing keeps GDP (VBY total) fixed; an SD cube of 10 % equals flat 10 %."""
+    import warnings
+
+    from brgvc.datasets import open_dataset
+    from brgvc.readers.store import write_cube
+
+    one = {"name": "opts", "data": "wiod2013", "years": [2011], "measures": ["vby"],
+           "draws": {"n": 2, "block": 3, "seed": 5, "rse": 0.1, "rebalance": "gras"}}
+    run_job(one, cluster="sync", out=tmp_path / "gras", progress=False)
+    v = xr.open_zarr(tmp_path / "gras" / "results.zarr", consolidated=False)["vby"].load()
+    tot = v.isel(year=0).sum(("source", "sink")).values
+    assert not np.array_equal(v.isel(year=0, draw=1).values, v.isel(year=0, draw=0).values)
+    np.testing.assert_allclose(tot[1:], tot[0], rtol=1e-8)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = open_dataset("wiod2013", years=[2011]).compute()
+    sd = ds[["Z", "Y", "x_published"]].copy()
+    sd["Z"] = 0.1 * abs(ds["Z"])
+    sd["Y"] = 0.1 * abs(ds["Y"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # an SD cube does not balance, and need not
+        write_cube(sd, tmp_path / "sd.zarr")
+    flat = {**one, "draws": {"n": 1, "block": 2, "seed": 5, "rse": 0.1}}
+    cube = {**one, "draws": {"n": 1, "block": 2, "seed": 5,
+                             "rse": {"kind": "sd", "path": str(tmp_path / "sd.zarr")}}}
+    run_job(flat, cluster="sync", out=tmp_path / "flat", progress=False)
+    s = run_job(cube, cluster="sync", out=tmp_path / "sd", progress=False)
+    a = xr.open_zarr(tmp_path / "flat" / "results.zarr", consolidated=False)["vby"].values
+    b = xr.open_zarr(tmp_path / "sd" / "results.zarr", consolidated=False)["vby"].values
+    np.testing.assert_allclose(b, a, rtol=1e-10)
+    attrs = zarr.open_group(s.store, mode="r").attrs
+    assert any(k.startswith("sd:") for k in json.loads(attrs["brgvc_input_checksums"]))
+
+
+def test_cluster_profiles_and_their_errors(tmp_path, monkeypatch):
+    from brgvc.runner.cluster import Executor, load_profile
+
+    repo = Path(__file__).resolve().parents[1]
+    assert load_profile(repo / "cluster" / "local.yaml")["kind"] == "local"
+    slurm = load_profile(repo / "cluster" / "slurm.yaml")
+    assert slurm["kind"] == "slurm" and slurm["cores"] >= 1
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kind: k8s\n")
+    with pytest.raises(RunnerError, match="kind 'k8s'"):
+        open_executor(bad)
+    with pytest.raises(RunnerError, match="unknown cluster"):
+        open_executor("nowhere")
+    with pytest.raises(RunnerError, match="does not exist"):
+        open_executor(tmp_path / "missing.yaml")
+    monkeypatch.setitem(sys.modules, "dask_jobqueue", None)  # as if not installed
+    with pytest.raises(RunnerError, match="dask-jobqueue"):
+        open_executor(repo / "cluster" / "slurm.yaml")
+    sync = tmp_path / "sync.yaml"
+    sync.write_text("kind: sync\n")
+    ex = open_executor(sync)
+    assert type(ex) is Executor and ex.n_workers == 1
+
+
+def test_module_cli(tmp_path, capsys):
+    from brgvc.runner.__main__ import main
+
+    repo = Path(__file__).resolve().parents[1]
+    assert main(["validate", str(repo / "jobs" / "quick.yaml")]) == 0
+    assert "valid job 'quick'" in capsys.readouterr().out
+    assert main(["plan", str(repo / "jobs" / "quick.yaml"), "--out", str(tmp_path)]) == 0
+    assert "total: 2 tasks, 0 done, 2 to run" in capsys.readouterr().out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data: wiod2013\nmeasures: [nope]\n")
+    assert main(["run", str(bad), "--out", str(tmp_path / "o"), "--cluster", "sync"]) == 2
+    assert "measures[0]" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_tidy_tables_of_scalars_and_labels():
+    from brgvc.runner.tables import _tidy
+
+    assert _tidy(xr.DataArray(1.5)).to_dict("list") == {"value": [1.5]}
+    da = xr.DataArray([[1.0, 2.0]], dims=("year", "c"),
+                      coords={"year": [2000], "c": np.array(["a", "b"], dtype=object)})
+    assert _tidy(da).to_dict("list") == {"year": [2000, 2000], "c": ["a", "b"],
+                                         "value": [1.0, 2.0]}

@@ -60,6 +60,8 @@ class RunSummary:
         (year, draw) pairs whose rebalanced table has some negative value added.
     draws_failed : int
         (year, draw) pairs whose (I − A) was singular (results NaN).
+    draws_network_failed : int
+        (year, draw) pairs whose network summary refused the weights (``net_*`` NaN).
     results : list of TaskResult
         Per-task timings of this call.
     """
@@ -79,6 +81,7 @@ class RunSummary:
     tables: list[Path]
     draws_negative_va: int = 0
     draws_failed: int = 0
+    draws_network_failed: int = 0
     results: list[TaskResult] = dataclasses.field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -96,7 +99,10 @@ class RunSummary:
             f"on {self.cluster} [tasks {t.get('tasks', 0):.1f} s, reduce "
             f"{t.get('reduce', 0):.1f} s, tables {t.get('tables', 0):.1f} s]; "
             f"draws with negative value added: {self.draws_negative_va}, failed: "
-            f"{self.draws_failed}\nresults: {self.store}"
+            f"{self.draws_failed}"
+            + (f", network refused: {self.draws_network_failed}"
+               if self.draws_network_failed else "")
+            + f"\nresults: {self.store}"
         )
 
 
@@ -263,6 +269,7 @@ def run_job(
     flags = xr.open_zarr(plan.store, consolidated=False, zarr_format=3)
     neg = int(np.count_nonzero(flags["n_negative_va"].values > 0))
     failed = int(np.count_nonzero(flags["failed"].values))
+    net_failed = int(np.count_nonzero(flags["network_failed"].values))
     flags.close()
     summary = RunSummary(
         job=job.name,
@@ -280,6 +287,7 @@ def run_job(
         tables=tables,
         draws_negative_va=neg,
         draws_failed=failed,
+        draws_network_failed=net_failed,
         results=results,
     )
     (plan.out / "run.json").write_text(json.dumps(summary.to_dict(), indent=2) + "\n")

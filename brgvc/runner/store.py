@@ -5,9 +5,10 @@ Layout of ``<out>/results.zarr``:
 * one variable per measure output, dims ``(year, draw, *measure dims)``, float64, NaN where not
   yet computed, chunked ``(1, block, *whole measure dims)`` so that each (year, draw-block)
   task writes exactly its own chunks and no two tasks touch the same file;
-* ``n_negative_va`` (int32) and ``failed`` (bool), dims ``(year, draw)``: draws whose rebalanced
-  table has negative value added, and draws whose (I − A) could not be factorised (their
-  results stay NaN);
+* ``n_negative_va`` (int32), ``failed`` and ``network_failed`` (bool), dims ``(year, draw)``:
+  draws whose rebalanced table has negative value added (count of sectors), draws whose
+  (I − A) could not be factorised (their results stay NaN), and draws whose network summary
+  refused the weight matrix (e.g. negative flows from negative value added; ``net_*`` NaN);
 * ``done`` (bool, ``(year, draw)``, same chunks): written by a task *after* its results, so a
   true flag means the block is complete;
 * attrs: the normalised job spec (JSON), its hash, the brgvc version, the input checksums (the
@@ -38,6 +39,7 @@ __all__ = [
     "DONE",
     "FAILED",
     "NEG_VA",
+    "NET_FAILED",
     "Layout",
     "RunnerError",
     "StoreState",
@@ -52,7 +54,8 @@ __all__ = [
 DONE = "done"
 NEG_VA = "n_negative_va"
 FAILED = "failed"
-FLAG_VARS = (DONE, NEG_VA, FAILED)
+NET_FAILED = "network_failed"
+FLAG_VARS = (DONE, NEG_VA, FAILED, NET_FAILED)
 ZARR_KW: dict[str, Any] = {"zarr_format": 3, "consolidated": False}
 
 
@@ -184,6 +187,7 @@ class Layout:
                 coords[d] = lab
         data[NEG_VA] = (("year", "draw"), da.zeros((ny, nd), dtype=np.int32, chunks=(1, b)))
         data[FAILED] = (("year", "draw"), da.zeros((ny, nd), dtype=bool, chunks=(1, b)))
+        data[NET_FAILED] = (("year", "draw"), da.zeros((ny, nd), dtype=bool, chunks=(1, b)))
         data[DONE] = (("year", "draw"), da.zeros((ny, nd), dtype=bool, chunks=(1, b)))
         ds = xr.Dataset(data, coords=coords)
         ds.attrs.update(attrs)

@@ -5,7 +5,7 @@ One file per variable, one value column::
     tables/vby.csv           year, draw, source, sink, value        (tables: draws)
     tables/vby_summary.csv   year, stat, source, sink, value        (tables: summary)
     tables/vby_p_rise.csv    source, sink, value                    (tables: summary)
-    tables/flags.csv         year, draw, n_negative_va, failed
+    tables/flags.csv         year, draw, n_negative_va, failed, network_failed
 
 Files are written a year at a time (memory stays at one year's results) into a temporary file
 that is renamed into place when complete.
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from brgvc.runner.store import FAILED, FLAG_VARS, NEG_VA, RunnerError
+from brgvc.runner.store import FAILED, FLAG_VARS, NEG_VA, NET_FAILED, RunnerError
 
 __all__ = ["parquet_available", "write_tables"]
 
@@ -43,6 +43,8 @@ def _tidy(arr: xr.DataArray) -> pd.DataFrame:
          if d in arr.coords and arr[d].dtype.kind in "UOT"}
     )
     arr = arr.drop_vars([c for c in arr.coords if c not in arr.dims])
+    if arr.ndim == 0:
+        return pd.DataFrame({"value": [arr.values.item()]})
     return arr.rename("value").to_dataframe().reset_index()
 
 
@@ -127,10 +129,11 @@ def write_tables(
                 for part in parts:
                     sink.write(_tidy(part))
                 written += sink.close()
-        flags = ds[[NEG_VA, FAILED]].load()
+        flags = ds[[NEG_VA, FAILED, NET_FAILED]].load()
         sink = _Sink(folder / "flags", formats)
         frame = flags.to_dataframe().reset_index()
-        frame[FAILED] = frame[FAILED].astype(bool)
+        for col in (FAILED, NET_FAILED):
+            frame[col] = frame[col].astype(bool)
         sink.write(frame)
         written += sink.close()
     finally:

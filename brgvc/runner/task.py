@@ -30,11 +30,11 @@ from brgvc.draws import Sampler, draw_rng
 from brgvc.runner.data import open_sd, open_year
 from brgvc.runner.jobspec import Job
 from brgvc.runner.measures import network_summary, resolve_measure
-from brgvc.runner.store import FAILED, NEG_VA, Layout, mark_done, write_block
+from brgvc.runner.store import FAILED, NEG_VA, NET_FAILED, Layout, mark_done, write_block
 
 __all__ = ["BLAS_THREADS", "TaskContext", "TaskResult", "TaskSpec", "run_task"]
 
-#: BLAS threads inside a task (fixed: results must not depend on the cluster).
+#: BLAS (and OpenMP) threads inside a task (fixed: results must not depend on the cluster).
 BLAS_THREADS = 1
 
 
@@ -152,6 +152,7 @@ def compute_draws(ctx: TaskContext, task: TaskSpec) -> tuple[dict[str, Any], Tas
     out = {v.name: np.full((1, task.n, *v.shape), np.nan) for v in layout.variables}
     neg = np.zeros((1, task.n), dtype=np.int32)
     failed = np.zeros((1, task.n), dtype=bool)
+    net_failed = np.zeros((1, task.n), dtype=bool)
     draw_seconds = []
     for k, d in enumerate(range(task.start, task.stop)):
         td = time.perf_counter()
@@ -174,7 +175,14 @@ def compute_draws(ctx: TaskContext, task: TaskSpec) -> tuple[dict[str, Any], Tas
             for name, arr in m.compute(ys, grouping).items():
                 out[name][0, k] = layout.var(name).values(arr)
         if job.network is not None:
-            for name, arr in network_summary(ys, job.network, grouping).items():
+            try:
+                net = network_summary(ys, job.network, grouping)
+            except ValueError:
+                # The network layer refused this draw's weights (e.g. negative flows where
+                # value added is negative): net_* stay NaN and the draw is flagged.
+                net_failed[0, k] = True
+                net = {}
+            for name, arr in net.items():
                 out[name][0, k] = layout.var(name).values(arr)
         draw_seconds.append(time.perf_counter() - td)
 
@@ -183,6 +191,7 @@ def compute_draws(ctx: TaskContext, task: TaskSpec) -> tuple[dict[str, Any], Tas
     }
     values[NEG_VA] = (("year", "draw"), neg)
     values[FAILED] = (("year", "draw"), failed)
+    values[NET_FAILED] = (("year", "draw"), net_failed)
     result = TaskResult(
         task=task,
         seconds=time.perf_counter() - t0,
@@ -215,9 +224,7 @@ def run_task(ctx: TaskContext, task: TaskSpec) -> TaskResult:
     # Inside a worker, dask's default scheduler is the cluster itself: the lazy read of the
     # year would be submitted back to it (and wait behind the other tasks). A task computes
     # everything it needs in its own thread, with single-threaded BLAS.
-    with dask.config.set(scheduler="synchronous"), threadpool_limits(
-        limits=BLAS_THREADS, user_api="blas"
-    ):
+    with dask.config.set(scheduler="synchronous"), threadpool_limits(limits=BLAS_THREADS):
         values, result = compute_draws(ctx, task)
     tw = time.perf_counter()
     write_block(ctx.store, task.year_index, task.start, task.stop, values)

@@ -444,8 +444,10 @@ def gras(
 
     Finds ``r, s > 0`` such that ``X = r̂ P ŝ − r̂⁻¹ N ŝ⁻¹`` has the target margins, where
     ``M = P − N`` splits the positive and negative entries (Junius & Oosterhaven 2003, in the
-    corrected form of Lenzen, Wood & Gallego 2007). Each half-step solves, per row (column),
-    ``p r − n / r = u`` for the positive root ``r = (u + sqrt(u² + 4 p n)) / (2 p)``.
+    corrected form of Lenzen, Wood & Gallego 2007). Each half-step solves, per column (row),
+    ``p k − n / k = target`` for the positive root ``k = (t + sqrt(t² + 4 p n)) / (2 p)``.
+    The iteration works on sparse copies of P and N and never forms X until it has converged
+    (the margins follow from the same matrix-vector products).
 
     Parameters
     ----------
@@ -471,32 +473,34 @@ def gras(
     RuntimeError
         If the margins are not met after ``maxiter`` iterations (naming the worst one).
     """
+    import scipy.sparse as sparse
+
     M = np.asarray(M, dtype=np.float64)
     u = np.asarray(u, dtype=np.float64)
     v = np.asarray(v, dtype=np.float64)
+    su = np.maximum(np.abs(u), 1.0)
+    sv = np.maximum(np.abs(v), 1.0)
 
-    def _err(X: np.ndarray) -> tuple[float, str]:
-        er = np.abs(X.sum(1) - u) / np.maximum(np.abs(u), 1.0)
-        ec = np.abs(X.sum(0) - v) / np.maximum(np.abs(v), 1.0)
+    def _err(rows: np.ndarray, cols: np.ndarray) -> tuple[float, str]:
+        er = np.abs(rows - u) / su
+        ec = np.abs(cols - v) / sv
         i, j = int(np.argmax(er)), int(np.argmax(ec))
         if er[i] >= ec[j]:
             return float(er[i]), f"row {i}"
         return float(ec[j]), f"column {j}"
 
-    if _err(M)[0] <= tol:
+    if _err(M.sum(1), M.sum(0))[0] <= tol:
         return M, 0
-    P = np.maximum(M, 0.0)
-    Nn = np.maximum(-M, 0.0)
-    has_neg = bool(Nn.any())
-
-    def _root(p: np.ndarray, q: np.ndarray, target: np.ndarray) -> np.ndarray:
-        # Solve p·k − q/k = target for k > 0; rows/columns without entries keep k = 1.
-        k = np.ones_like(p)
-        pos = p > 0
-        k[pos] = (target[pos] + np.sqrt(target[pos] ** 2 + 4.0 * p[pos] * q[pos])) / (2.0 * p[pos])
-        only_neg = ~pos & (q > 0) & (target < 0)
-        k[only_neg] = -q[only_neg] / target[only_neg]
-        return k
+    ri, ci = np.nonzero(M)
+    val = M[ri, ci]
+    pos = val > 0
+    shape = M.shape
+    P = sparse.csr_array((val[pos], (ri[pos], ci[pos])), shape=shape)
+    Pt = P.T.tocsr()
+    has_neg = not pos.all()
+    if has_neg:
+        Nn = sparse.csr_array((-val[~pos], (ri[~pos], ci[~pos])), shape=shape)
+        Nt = Nn.T.tocsr()
 
     def _inv(k: np.ndarray) -> np.ndarray:
         # 1/k, with 0 where k = 0 (a margin of 0 empties its positive entries).
@@ -504,20 +508,33 @@ def gras(
         np.divide(1.0, k, out=out, where=k > 0)
         return out
 
-    r = np.ones(M.shape[0])
-    s = np.ones(M.shape[1])
+    def _root(p: np.ndarray, q: np.ndarray, target: np.ndarray) -> np.ndarray:
+        # Solve p·k − q/k = target for k > 0; rows/columns without entries keep k = 1.
+        k = np.ones_like(p)
+        ok = p > 0
+        k[ok] = (target[ok] + np.sqrt(target[ok] ** 2 + 4.0 * p[ok] * q[ok])) / (2.0 * p[ok])
+        only_neg = ~ok & (q > 0) & (target < 0)
+        k[only_neg] = -q[only_neg] / target[only_neg]
+        return k
+
+    zero_c, zero_r = np.zeros(shape[1]), np.zeros(shape[0])
+    r = np.ones(shape[0])
+    pc = Pt @ r
+    qc = Nt @ _inv(r) if has_neg else zero_c
+    err, where = float("inf"), ""
     for it in range(1, maxiter + 1):
-        pc = r @ P
-        qc = _inv(r) @ Nn if has_neg else np.zeros_like(pc)
         s = _root(pc, qc, v)
         pr = P @ s
-        qr = Nn @ _inv(s) if has_neg else np.zeros_like(pr)
+        qr = Nn @ _inv(s) if has_neg else zero_r
         r = _root(pr, qr, u)
-        X = r[:, None] * P * s[None, :]
-        if has_neg:
-            X -= Nn * _inv(r)[:, None] * _inv(s)[None, :]
-        err, where = _err(X)
+        pc = Pt @ r
+        qc = Nt @ _inv(r) if has_neg else zero_c
+        err, where = _err(r * pr - _inv(r) * qr, s * pc - _inv(s) * qc)
         if err <= tol:
+            X = np.zeros(shape)
+            X[ri[pos], ci[pos]] = r[ri[pos]] * val[pos] * s[ci[pos]]
+            if has_neg:
+                X[ri[~pos], ci[~pos]] = val[~pos] * _inv(r)[ri[~pos]] * _inv(s)[ci[~pos]]
             return X, it
     raise RuntimeError(
         f"GRAS did not converge in {maxiter} iterations: {where} is off by a relative {err:.3g}"

@@ -42,7 +42,9 @@ GrossOutput = Literal["balanced", "published"]
 GROSS_OUTPUT_CONVENTIONS: tuple[str, ...] = ("balanced", "published")
 
 #: Final-demand categories in which negative entries are legitimate (changes in inventories).
-INVENTORY_CATEGORIES = frozenset({"INVEN", "INVNT", "P52", "P.52", "P5", "inventories"})
+INVENTORY_CATEGORIES = frozenset(
+    {"INVEN", "INVNT", "P52", "P.52", "P5", "P5M", "inventories"}
+)
 
 
 class MRIOError(ValueError):

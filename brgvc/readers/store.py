@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -30,11 +30,20 @@ class IncompleteStoreWarning(UserWarning):
     """A cube store holds years whose writing did not finish; they are left out."""
 
 
-def _encoding(ds: xr.Dataset) -> dict:
-    enc = {}
-    for name in RAW_VARS:
-        if name in ds:
-            enc[name] = {"chunks": (1, *ds[name].shape[1:])}
+#: One year of Z above this size is chunked in blocks of supplying regions.
+REGION_BLOCK_BYTES = 256 * 2**20
+
+
+def _encoding(ds: xr.Dataset, chunks: Mapping[str, tuple[int, ...]] | None = None) -> dict:
+    from brgvc.readers.common import chunk_encoding
+
+    n = ds.sizes["region"] * ds.sizes["sector"]
+    if chunks is None and n * n * 8 > REGION_BLOCK_BYTES:
+        chunks = {}  # let chunk_encoding pick region blocks for this size
+    if chunks is not None:
+        enc = chunk_encoding(ds, chunks or None, target_bytes=REGION_BLOCK_BYTES)
+    else:
+        enc = {name: {"chunks": (1, *ds[name].shape[1:])} for name in RAW_VARS if name in ds}
     enc[DONE] = {"chunks": (ds.sizes["year"],)}
     return enc
 
@@ -80,6 +89,7 @@ def write_cube(
     *,
     progress: Callable[[int, int, int], None] | None = None,
     check_balance: bool = True,
+    chunks: Mapping[str, tuple[int, ...]] | None = None,
 ) -> list[int]:
     """Write a (lazy) cube to a zarr v3 store, one year at a time, resumably.
 
@@ -99,6 +109,10 @@ def write_cube(
     check_balance : bool
         Validate each year with the database's own output and emit one
         :class:`~brgvc.schema.MRIOBalanceWarning` per year naming the worst cells.
+    chunks : mapping, optional
+        Chunk shape per variable, e.g. ``{"Z": (1, b, N, G, N), "Y": (1, b, N, G, F)}`` for
+        blocks of ``b`` supplying regions. Default: one chunk per year, or region blocks of at
+        most 256 MiB when one year of Z is larger (EXIOBASE-size tables).
 
     Returns
     -------
@@ -139,7 +153,7 @@ def write_cube(
                 compute=False,
                 zarr_format=3,
                 consolidated=False,
-                encoding=_encoding(template),
+                encoding=_encoding(template, chunks),
             )
             # Written eagerly so that a reader sees "not done" from the start.
             zarr.open_array(work / DONE, mode="r+")[:] = False

@@ -148,6 +148,16 @@ class Plan:
         extra = 4 * table if model.rebalance == "gras" and self.job.draws.n else 0
         return WORKER_BASELINE_BYTES + k * table + n2 + extra + self.bytes_out_per_task
 
+    @property
+    def store_bytes(self) -> int:
+        """Uncompressed size of the result variables in the store."""
+        return self.layout.bytes_per_draw * self.job.draws.total * len(self.job.years)
+
+    @property
+    def table_rows(self) -> int:
+        """Rows of the per-draw tidy tables (one per year, draw and cell, all variables)."""
+        return self.store_bytes // 8
+
     def context(self) -> TaskContext:
         """The context every task receives."""
         return TaskContext(self.job, str(self.store), self.layout, self.info.regions,
@@ -184,7 +194,12 @@ class Plan:
             f"{_mb(self.memory_per_worker)}",
             "variables  "
             + ", ".join(f"{v.name}({', '.join(('year', 'draw', *v.dims))})" for v in lay.variables),
-            f"store      {self.store}  [{self.state}]",
+            f"store      {self.store}  [{self.state}], {_mb(self.store_bytes)} uncompressed",
+            f"tables     {', '.join(job.outputs.get('tables', []))} as "
+            f"{', '.join(job.outputs.get('formats', []))}: {self.table_rows:,} rows of "
+            "per-draw tables" if "draws" in job.outputs.get("tables", []) else
+            f"tables     {', '.join(job.outputs.get('tables', []))} as "
+            f"{', '.join(job.outputs.get('formats', []))}",
             "",
             f"{'year':>6} {'tasks':>5} {'draws':>9} {'done':>6}  status",
         ]

@@ -381,3 +381,18 @@ def test_tidy_tables_of_scalars_and_labels():
                       coords={"year": [2000], "c": np.array(["a", "b"], dtype=object)})
     assert _tidy(da).to_dict("list") == {"year": [2000, 2000], "c": ["a", "b"],
                                          "value": [1.0, 2.0]}
+
+
+def test_resume_under_other_code_warns(tmp_path):
+    from brgvc.runner.execute import ResumeWarning
+
+    job = {"name": "code", "data": "wiod2013", "years": [2011], "measures": ["vby"],
+           "draws": {"n": 3, "block": 2, "seed": 1}}
+    run_job(job, cluster="sync", out=tmp_path, progress=False)
+    g = zarr.open_group(tmp_path / "results.zarr", mode="r+")
+    assert len(g.attrs["brgvc_code_hash"]) == 64
+    g["done"][0, 2:4] = False  # one block to redo
+    g.attrs["brgvc_code_hash"] = "0" * 64  # as if written by other code
+    with pytest.warns(ResumeWarning, match="other brgvc code"):
+        s = run_job(job, cluster="sync", out=tmp_path, progress=False)
+    assert (s.tasks_run, s.tasks_skipped) == (1, 1)

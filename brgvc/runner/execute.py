@@ -6,6 +6,7 @@ import dataclasses
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -27,9 +28,13 @@ from brgvc.runner.store import (
 from brgvc.runner.tables import write_tables
 from brgvc.runner.task import TaskResult, run_task
 
-__all__ = ["RunSummary", "run_job"]
+__all__ = ["ResumeWarning", "RunSummary", "run_job"]
 
 SUMMARY_NAME = "summary.zarr"
+
+
+class ResumeWarning(UserWarning):
+    """A store is resumed under numerical code that differs from the code that started it."""
 
 
 @dataclasses.dataclass
@@ -218,6 +223,10 @@ def run_job(
         create_store(plan.store, plan.layout, plan.attrs())
     else:
         clean_partial_writes(plan.store)
+        if plan.code_changed and plan.todo:
+            msg = (f"{plan.store} was started with other brgvc code (the numerical modules "
+                   "changed since); the blocks run now may differ from the finished ones")
+            warnings.warn(msg, ResumeWarning, stacklevel=2)
     todo = plan.todo
     timings["plan"] = time.perf_counter() - t0
 

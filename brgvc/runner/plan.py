@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,32 @@ __all__ = ["Plan", "build_layout", "plan_job"]
 STORE_NAME = "results.zarr"
 #: Resident size of a worker process before any data (interpreter, numpy, dask, xarray).
 WORKER_BASELINE_BYTES = 250 * 2**20
+
+
+#: Modules whose code determines the stored numbers (the runner's own wiring included).
+NUMERIC_SOURCES: tuple[str, ...] = (
+    "schema.py", "datasets.py", "regions.py", "draws.py", "core", "measures", "network",
+    "readers", "runner/task.py", "runner/data.py", "runner/measures.py",
+)
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """SHA-256 of the source files that compute stored numbers (see ``NUMERIC_SOURCES``).
+
+    Stored in the result store; resuming under a different fingerprint is allowed (a
+    docstring edit changes it too) but warned about, because finished and new blocks would
+    come from different code.
+    """
+    root = Path(brgvc.__file__).resolve().parent
+    h = hashlib.sha256()
+    for rel in NUMERIC_SOURCES:
+        p = root / rel
+        files = sorted(p.rglob("*.py")) if p.is_dir() else [p] if p.exists() else []
+        for f in files:
+            h.update(str(f.relative_to(root)).encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
 
 
 def build_layout(job: Job, info: DataInfo) -> tuple[Layout, dict[str, str]]:
@@ -115,6 +143,7 @@ class Plan:
     done: set[tuple[int, int]]
     state: str
     provenance: dict[str, str] = dataclasses.field(default_factory=dict)
+    stored_code_hash: str | None = None
 
     @property
     def todo(self) -> list[TaskSpec]:
@@ -167,8 +196,15 @@ class Plan:
         """Attributes of a new result store."""
         return store_attrs(
             self.job.to_json(), self.job.hash, brgvc.__version__, self.provenance,
-            self.info.attrs, self.layout, self.measure_sources,
+            self.info.attrs, self.layout, self.measure_sources, code_fingerprint(),
         )
+
+    @property
+    def code_changed(self) -> bool:
+        """True when resuming a store written by other numerical code (see
+        :func:`code_fingerprint`): the finished and the new blocks may then differ in their
+        last bits, or more."""
+        return self.stored_code_hash is not None and self.stored_code_hash != code_fingerprint()
 
     def __str__(self) -> str:
         job, info, lay = self.job, self.info, self.layout
@@ -259,7 +295,8 @@ def plan_job(job: Job | str | Path | dict, out: str | Path = "brgvc-results") ->
         done = {(t.year_index, t.block) for t in tasks
                 if state.block_done(t.year_index, t.start, t.stop)}
         status = "complete" if len(done) == len(tasks) else "resume"
-    return Plan(job, out, store, info, layout, sources, tasks, done, status, provenance)
+    stored = None if state is None else state.attrs.get("brgvc_code_hash")
+    return Plan(job, out, store, info, layout, sources, tasks, done, status, provenance, stored)
 
 
 def check_compatible(

@@ -319,9 +319,11 @@ def store_attrs(
     data_attrs: Mapping[str, Any],
     layout: Layout,
     measure_sources: Mapping[str, str],
+    code_hash: str = "",
 ) -> dict[str, Any]:
     """The attributes of a new result store (JSON strings, nothing time-dependent)."""
     return {
+        "brgvc_code_hash": code_hash,
         "title": "brgvc result store",
         "brgvc_version": version,
         "brgvc_job": job_json,

@@ -223,8 +223,8 @@ class Plan:
             ) + (f"; network {job.network.get('weight')}" if job.network else ""),
             f"draws      1 base + {d.n} {d.model.model} (rse {d.model.rse.to_spec()}, "
             f"tau {d.model.tau:g}, rebalance {d.model.rebalance}), seed {d.seed}",
-            f"tasks      {len(self.tasks)} = {len(years)} years × {len(blocks)} blocks of "
-            f"≤ {d.block} draws",
+            f"tasks      {len(self.tasks)} = {len(years)} years × {len(blocks)} "
+            f"block{'s' if len(blocks) != 1 else ''} of ≤ {d.block} draws",
             f"per task   reads {_mb(self.bytes_in_per_task)}, writes ≤ "
             f"{_mb(self.bytes_out_per_task)}; est. memory per worker "
             f"{_mb(self.memory_per_worker)}",

@@ -7,14 +7,14 @@ One file per variable, one value column::
     tables/vby_p_rise.csv    source, sink, value                    (tables: summary)
     tables/flags.csv         year, draw, n_negative_va, failed, network_failed
 
-Files are written a year at a time (memory stays at one year's results) into a temporary file
-that is renamed into place when complete.
+Large variables are written a year at a time (memory stays at one year's results), small ones
+in one piece, into a temporary file that is renamed into place when complete.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -82,9 +82,17 @@ class _Sink:
         return out
 
 
-def _by_year(ds: xr.Dataset, names: Iterable[str]) -> Iterator[tuple[str, Iterator[xr.DataArray]]]:
-    for name in names:
-        yield name, (ds[name].isel(year=[i]).load() for i in range(ds.sizes["year"]))
+#: Variables up to this size are converted in one piece; larger ones a year at a time.
+PIECE_BYTES = 64 * 2**20
+
+
+def _pieces(arr: xr.DataArray) -> Iterator[xr.DataArray]:
+    """The variable in memory-bounded pieces along ``year`` (one piece if it is small)."""
+    if "year" not in arr.dims or arr.nbytes <= PIECE_BYTES:
+        yield arr.load()
+        return
+    for i in range(arr.sizes["year"]):
+        yield arr.isel(year=[i]).load()
 
 
 def write_tables(
@@ -124,9 +132,9 @@ def write_tables(
     try:
         names = [v for v in ds.data_vars if v not in FLAG_VARS]
         if "draws" in tables:
-            for name, parts in _by_year(ds, names):
+            for name in names:
                 sink = _Sink(folder / name, formats)
-                for part in parts:
+                for part in _pieces(ds[name]):
                     sink.write(_tidy(part))
                 written += sink.close()
         flags = ds[[NEG_VA, FAILED, NET_FAILED]].load()
@@ -144,12 +152,8 @@ def write_tables(
             for name in sm.data_vars:
                 sink = _Sink(folder / (name if name.endswith("_p_rise") else f"{name}_summary"),
                              formats)
-                if "year" in sm[name].dims:
-                    for part in (sm[name].isel(year=[i]).load()
-                                 for i in range(sm.sizes["year"])):
-                        sink.write(_tidy(part))
-                else:
-                    sink.write(_tidy(sm[name].load()))
+                for part in _pieces(sm[name]):
+                    sink.write(_tidy(part))
                 written += sink.close()
         finally:
             sm.close()

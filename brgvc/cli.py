@@ -106,7 +106,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     job = load_job(args.job or default_job_path())
     summary = run_job(job, cluster=args.cluster, out=args.out, progress=not args.quiet)
-    print(summary)
+    if args.quiet:  # with progress on, run_job has already printed the summary
+        print(summary)
     return 0
 
 

@@ -1,5 +1,5 @@
-"""The value-flow network layer (METHODS.md §5): backbones, indicators, core-periphery,
-communities, roles, per-(year, draw) summaries and Gephi export.
+"""The value-flow network layer (METHODS.md §5): edge weights, backbones, indicators,
+core-periphery, communities, roles, per-(year, draw) summaries and Gephi export.
 
 Numpy kernels take an (n, n) weight matrix ``W`` with ``W[i, j]`` the value flowing from
 source ``i`` to sink ``j`` (the diagonal is ignored); :func:`summarise_da` and
@@ -8,6 +8,7 @@ source ``i`` to sink ``j`` (the diagonal is ignored); :func:`summarise_da` and
 
 from __future__ import annotations
 
+from ._util import NEGATIVE_POLICIES, clip_negative
 from .backbone import (
     disparity_filter,
     disparity_pvalues,
@@ -43,17 +44,35 @@ from .metrics import (
     total_flow,
 )
 from .roles import DEFAULT_ROLE_NAMES, country_roles
-from .summary import NODE_VARS, SCALAR_VARS, summarise, summarise_da, summary_to_dataset
+from .summary import (
+    BACKBONE_VARS,
+    NODE_VARS,
+    RANKED,
+    SCALAR_VARS,
+    backbone_stats,
+    ranks,
+    summarise,
+    summarise_da,
+    summary_to_dataset,
+)
+from .weights import REST, WEIGHTS, edge_weights, edge_weights_da, member_mask, restrict
 
 __all__ = [
+    "BACKBONE_VARS",
     "DEFAULT_ROLE_NAMES",
+    "NEGATIVE_POLICIES",
     "NODE_VARS",
+    "RANKED",
+    "REST",
     "SCALAR_VARS",
+    "WEIGHTS",
     "CoreResult",
     "StabilityResult",
     "average_path_length",
+    "backbone_stats",
     "betweenness",
     "canonical_labels",
+    "clip_negative",
     "closeness",
     "clustering",
     "continuous_coreness",
@@ -65,17 +84,22 @@ __all__ = [
     "disparity_pvalues",
     "distance_matrix",
     "edge_table",
+    "edge_weights",
+    "edge_weights_da",
     "eigenvector",
     "global_threshold",
     "intra_group_share",
     "louvain",
     "mean_dichotomise",
+    "member_mask",
     "modularity",
     "node_table",
     "pagerank",
     "primacy",
+    "ranks",
     "region_index",
     "regional_matrix",
+    "restrict",
     "stability",
     "strength",
     "summarise",

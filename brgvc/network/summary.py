@@ -17,13 +17,24 @@ import xarray as xr
 
 from . import backbone as _bb
 from . import metrics as _m
-from ._util import as_weights, check_labels, single_threaded_blas
+from ._util import check_labels, clip_negative, single_threaded_blas
 from .communities import louvain, modularity
 from .coreperiphery import Transform, continuous_coreness, discrete_core
 
-__all__ = ["NODE_VARS", "SCALAR_VARS", "summarise", "summarise_da", "summary_to_dataset"]
+__all__ = [
+    "BACKBONE_VARS",
+    "NODE_VARS",
+    "RANKED",
+    "SCALAR_VARS",
+    "backbone_stats",
+    "ranks",
+    "summarise",
+    "summarise_da",
+    "summary_to_dataset",
+]
 
 Backbone = Literal["disparity", "mean", "threshold", "none"]
+Negative = Literal["clip", "raise"]
 
 #: Per-node outputs of :func:`summarise`, in order, with their dtype.
 NODE_VARS: dict[str, type] = {
@@ -43,7 +54,22 @@ NODE_VARS: dict[str, type] = {
     "coreness": float,
     "core": bool,
     "community": int,
+    "strength_rank": int,
+    "pagerank_rank": int,
+    "coreness_rank": int,
 }
+
+#: Per-node ranks (1 = largest value; ties go to the earlier node, as ``first`` does) and
+#: the per-node variable each ranks.
+RANKED: dict[str, str] = {
+    "strength_rank": "strength",
+    "pagerank_rank": "pagerank",
+    "coreness_rank": "coreness",
+}
+
+#: Outputs that depend on the backbone (the thresholded network); all others are computed on
+#: the full weighted network and are the same for every threshold.
+BACKBONE_VARS: tuple[str, ...] = ("n_edges", "density_binary", "out_degree", "in_degree")
 
 #: Scalar outputs of :func:`summarise`, in order, with their dtype ("intra_share" only when
 #: ``members`` is given).
@@ -66,6 +92,8 @@ SCALAR_VARS: dict[str, type] = {
     "periphery_density": float,
     "n_communities": int,
     "modularity": float,
+    "n_negative_edges": int,
+    "negative_mass": float,
 }
 
 
@@ -82,6 +110,82 @@ def _backbone(a: np.ndarray, kind: str, alpha: float, tau: float) -> np.ndarray:
     raise ValueError(f"unknown backbone {kind!r}; use disparity, mean, threshold or none")
 
 
+def ranks(values: np.ndarray) -> np.ndarray:
+    """Rank of every node, 1 for the largest value.
+
+    Ties go to the earlier node (a stable sort of ``-values``), so the node ranked 1 is the
+    ``first`` of :func:`~brgvc.network.metrics.primacy`. NaN values rank last.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        One value per node.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 ranks 1..n.
+    """
+    v = np.asarray(values, dtype=np.float64).ravel()
+    order = np.argsort(np.where(np.isnan(v), np.inf, -v), kind="stable")
+    out = np.empty(v.size, dtype=np.int64)
+    out[order] = np.arange(1, v.size + 1)
+    return out
+
+
+def _members_view(
+    W: np.ndarray, labels: Sequence[Hashable], members: np.ndarray | None, negative: str
+) -> tuple[np.ndarray, np.ndarray, list[str], float | None, int, float]:
+    """Clip, check labels, and cut the member sub-network out of ``W``."""
+    full, n_neg, neg_mass = clip_negative(W, negative)
+    names = check_labels(labels, full.shape[0])
+    if members is None:
+        return full, full, names, None, n_neg, neg_mass
+    mask = np.asarray(members, dtype=bool)
+    intra = _m.intra_group_share(full, mask)
+    a = full[np.ix_(mask, mask)]
+    names = [lab for lab, keep in zip(names, mask, strict=True) if keep]
+    return full, a, names, intra, n_neg, neg_mass
+
+
+def backbone_stats(
+    W: np.ndarray,
+    labels: Sequence[Hashable],
+    *,
+    members: np.ndarray | None = None,
+    backbone: Backbone = "disparity",
+    alpha: float = 0.05,
+    tau: float = 0.001,
+    negative: Negative = "clip",
+) -> dict[str, Any]:
+    """Only the backbone-dependent outputs of :func:`summarise` (see :data:`BACKBONE_VARS`).
+
+    A job that reports several thresholds runs :func:`summarise` once and this function for
+    each further threshold: the weighted metrics do not depend on the threshold.
+
+    Parameters
+    ----------
+    W, labels, members, backbone, alpha, tau, negative
+        As in :func:`summarise`.
+
+    Returns
+    -------
+    dict
+        ``n_edges`` and ``density_binary`` (scalars), ``out_degree`` and ``in_degree`` (n,).
+    """
+    with single_threaded_blas():
+        _, a, _, _, _, _ = _members_view(W, labels, members, negative)
+        bb = _backbone(a, backbone, alpha, tau)
+        k_out, k_in = _m.degree(bb)
+        density_binary, _ = _m.density(bb)
+    return {
+        "n_edges": int(k_out.sum()),
+        "density_binary": float(density_binary),
+        "out_degree": k_out,
+        "in_degree": k_in,
+    }
+
+
 def summarise(
     W: np.ndarray,
     labels: Sequence[Hashable],
@@ -95,6 +199,7 @@ def summarise(
     cp_transform: Transform = "none",
     seed: int = 0,
     communities: bool = True,
+    negative: Negative = "clip",
 ) -> dict[str, Any]:
     """Network indicators of one value-flow matrix (one year, one draw).
 
@@ -105,8 +210,8 @@ def summarise(
     Parameters
     ----------
     W : numpy.ndarray
-        (N, N) non-negative flows, ``W[i, j]`` from ``labels[i]`` to ``labels[j]``. The
-        diagonal is ignored.
+        (N, N) flows, ``W[i, j]`` from ``labels[i]`` to ``labels[j]``. The diagonal is
+        ignored; negative off-diagonal flows follow ``negative``.
     labels : sequence
         Node labels of ``W``.
     members : numpy.ndarray, optional
@@ -136,6 +241,12 @@ def summarise(
     communities : bool, optional
         Run Louvain (more than half the run time at n = 65); if False, ``community`` is -1,
         ``n_communities`` is -1 and ``modularity`` is NaN.
+    negative : {"clip", "raise"}, optional
+        Negative-weight policy (see :func:`brgvc.network._util.clip_negative`): ``"clip"``
+        (default) sets negative off-diagonal weights of the whole ``W`` to 0 before anything
+        is computed and reports their number and absolute sum as ``n_negative_edges`` and
+        ``negative_mass``; ``"raise"`` refuses such a matrix with ValueError. NaN or
+        infinite weights always raise.
 
     Returns
     -------
@@ -143,7 +254,9 @@ def summarise(
         Scalars (Python ``float``/``int``) named in :data:`SCALAR_VARS` and (n,) arrays named
         in :data:`NODE_VARS`, plus ``"regional"``/``"regions"`` when ``region_of`` is given.
         ``first`` is the position (in the network's node order) of the node with the largest
-        total strength; ``S2``, ``S4`` and ``S11`` are primacy indices of total strength.
+        total strength; ``S2``, ``S4`` and ``S11`` are primacy indices of total strength;
+        ``strength_rank``, ``pagerank_rank`` and ``coreness_rank`` rank the nodes (1 = top,
+        see :func:`ranks`).
 
     Notes
     -----
@@ -162,6 +275,7 @@ def summarise(
             cp_transform=cp_transform,
             seed=seed,
             communities=communities,
+            negative=negative,
         )
 
 
@@ -178,19 +292,11 @@ def _summarise(
     cp_transform: Transform,
     seed: int,
     communities: bool,
+    negative: str,
 ) -> dict[str, Any]:
     """Body of :func:`summarise`, run under the single-thread BLAS limit."""
-    full = as_weights(W)
-    names = check_labels(labels, full.shape[0])
+    _, a, names, intra, n_neg, neg_mass = _members_view(W, labels, members, negative)
     out: dict[str, Any] = {}
-    if members is not None:
-        mask = np.asarray(members, dtype=bool)
-        intra = _m.intra_group_share(full, mask)
-        a = full[np.ix_(mask, mask)]
-        names = [lab for lab, keep in zip(names, mask, strict=True) if keep]
-    else:
-        intra = None
-        a = full
     n = a.shape[0]
 
     s_out, s_in, s_tot = _m.strength(a)
@@ -229,6 +335,8 @@ def _summarise(
         "periphery_density": cp.periphery_density,
         "n_communities": n_comm,
         "modularity": mod,
+        "n_negative_edges": n_neg,
+        "negative_mass": neg_mass,
     }
     with np.errstate(invalid="ignore", divide="ignore"):
         share = s_tot / s_tot.sum() if s_tot.sum() > 0 else np.full(n, np.nan)
@@ -250,6 +358,8 @@ def _summarise(
         "core": cp.core,
         "community": comm,
     }
+    for rank_name, var in RANKED.items():
+        nodes[rank_name] = ranks(nodes[var])
     for key, typ in SCALAR_VARS.items():
         if scalars[key] is not None:
             out[key] = typ(scalars[key])

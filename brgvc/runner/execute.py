@@ -1,4 +1,5 @@
-"""Run a job: template, tasks on a cluster (resumable), reductions from the store, tables."""
+"""Run a job: template, tasks on a cluster (resumable), reductions from the store, tables,
+findings."""
 
 from __future__ import annotations
 
@@ -67,6 +68,9 @@ class RunSummary:
         (year, draw) pairs whose (I − A) was singular (results NaN).
     draws_network_failed : int
         (year, draw) pairs whose network summary refused the weights (``net_*`` NaN).
+    findings : list of pathlib.Path
+        Files written by :func:`brgvc.report.findings.write_findings` (``findings.md``,
+        ``findings/*.csv``, ``networks/``) when the job has a findings section.
     results : list of TaskResult
         Per-task timings of this call.
     """
@@ -87,6 +91,7 @@ class RunSummary:
     draws_negative_va: int = 0
     draws_failed: int = 0
     draws_network_failed: int = 0
+    findings: list[Path] = dataclasses.field(default_factory=list)
     results: list[TaskResult] = dataclasses.field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -94,6 +99,7 @@ class RunSummary:
         d = {k: v for k, v in dataclasses.asdict(self).items() if k != "results"}
         d["store"], d["out"] = str(self.store), str(self.out)
         d["tables"] = [str(p) for p in self.tables]
+        d["findings"] = [str(p) for p in self.findings]
         return d
 
     def __str__(self) -> str:
@@ -102,12 +108,14 @@ class RunSummary:
             f"{self.job}: {self.tasks_total} tasks, {self.tasks_run} run, "
             f"{self.tasks_skipped} skipped (already done) in {self.wall_seconds:.1f} s "
             f"on {self.cluster} [tasks {t.get('tasks', 0):.1f} s, reduce "
-            f"{t.get('reduce', 0):.1f} s, tables {t.get('tables', 0):.1f} s]; "
+            f"{t.get('reduce', 0):.1f} s, tables {t.get('tables', 0):.1f} s"
+            + (f", findings {t['findings']:.1f} s" if "findings" in t else "") + "]; "
             f"draws with negative value added: {self.draws_negative_va}, failed: "
             f"{self.draws_failed}"
             + (f", network refused: {self.draws_network_failed}"
                if self.draws_network_failed else "")
             + f"\nresults: {self.store}"
+            + (f"\nfindings: {self.out / 'findings.md'}" if self.findings else "")
         )
 
 
@@ -154,9 +162,17 @@ def _reduce(plan: Plan, executor: Executor) -> Path | None:
     stats = summarise(res, "draw")
     stats = stats.transpose("year", "stat", ...)
     parts = [stats]
+    # P(rank 1) of every node for the network's rank variables (e.g. P(China is first)).
+    ranked = [v for v in names if v.endswith("_rank")]
+    if ranked:
+        draws = res[ranked].isel(draw=slice(1, None))
+        top = (draws == 1).where(draws.notnull()).mean("draw")
+        parts.append(top.rename({v: f"{v}_p1" for v in ranked}))
     if res.sizes["year"] > 1:
         first, last = res.isel(year=0, drop=True), res.isel(year=-1, drop=True)
-        rise = (last > first).isel(draw=slice(1, None)).mean("draw")
+        # NaN (failed) draws count in neither the numerator nor the denominator.
+        rise = (last > first).where(last.notnull() & first.notnull())
+        rise = rise.isel(draw=slice(1, None)).mean("draw")
         rise = rise.rename({v: f"{v}_p_rise" for v in names})
         parts.append(rise)
     out = xr.merge(parts, compat="override", join="override")
@@ -166,6 +182,7 @@ def _reduce(plan: Plan, executor: Executor) -> Path | None:
         "first_year": int(plan.job.years[0]),
         "last_year": int(plan.job.years[-1]),
         "p_rise": "share of draws in which the value of the last year exceeds the first year's",
+        "p1": "<var>_rank_p1: share of draws in which the node ranks first",
     }
     for name in out.data_vars:
         out[name].encoding = {}
@@ -197,7 +214,9 @@ def run_job(
         YAML (``cluster/local.yaml``, ``cluster/slurm.yaml``) or a ``distributed.Client``.
     out : str or Path
         Output folder: ``results.zarr`` (per-draw results), ``summary.zarr`` (statistics over
-        draws), ``tables/`` (CSV/Parquet), ``run.json`` (this summary).
+        draws), ``tables/`` (CSV/Parquet), ``run.json`` (this summary), and for jobs with a
+        findings section (default with a network) ``findings.md``, ``findings/`` and
+        ``networks/``.
     progress : bool or file
         Print a progress line to stderr (or to the given stream).
 
@@ -275,6 +294,15 @@ def run_job(
         tables=job.outputs.get("tables", ["draws", "summary"]),
     )
     timings["tables"] = time.perf_counter() - tt
+    findings: list[Path] = []
+    if job.findings is not None:
+        # The report layer sits to the right of the runner: imported only when a job asks
+        # for its findings, and it only reads the finished store.
+        from brgvc.report.findings import write_findings
+
+        tf = time.perf_counter()
+        findings = write_findings(plan.out, job.findings).paths
+        timings["findings"] = time.perf_counter() - tf
     flags = xr.open_zarr(plan.store, consolidated=False, zarr_format=3)
     neg = int(np.count_nonzero(flags["n_negative_va"].values > 0))
     failed = int(np.count_nonzero(flags["failed"].values))
@@ -297,6 +325,7 @@ def run_job(
         draws_negative_va=neg,
         draws_failed=failed,
         draws_network_failed=net_failed,
+        findings=findings,
         results=results,
     )
     (plan.out / "run.json").write_text(json.dumps(summary.to_dict(), indent=2) + "\n")

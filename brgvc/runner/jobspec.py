@@ -1,10 +1,11 @@
 """Job specifications: load YAML, validate against the published JSON schema, normalise.
 
-A job says *what* to compute (data, years, measures, network, draws, outputs, schedule), never
-*where* (the cluster profile and the output folder are arguments of the run). The schema is
-package data, ``brgvc/schemas/job.schema.json``; everything the schema cannot express (measure
-names, years present in the data, cron syntax, grouping names) is checked here, so that a bad
-job fails before any task runs, with the offending key path and value in the message.
+A job says *what* to compute (data, years, measures, network, draws, outputs, findings,
+schedule), never *where* (the cluster profile and the output folder are arguments of the
+run). The schema is package data, ``brgvc/schemas/job.schema.json``; everything the schema
+cannot express (measure names, years present in the data, cron syntax, grouping names) is
+checked here, so that a bad job fails before any task runs, with the offending key path and
+value in the message.
 
 YAML is read with ``yaml.safe_load``: a job cannot construct Python objects or run code.
 """
@@ -136,6 +137,10 @@ class Job:
         ``cron``, ``timezone``, ``concurrency``.
     source : pathlib.Path or None
         The YAML file the job came from.
+    findings : dict or None
+        Options of the findings written after the run (``focal``, ``benchmarks``,
+        ``expected_top_region``, ``gexf``); None when no findings are written. On by default
+        for jobs with a network section.
     """
 
     spec: dict[str, Any]
@@ -150,6 +155,7 @@ class Job:
     outputs: dict[str, Any]
     schedule: dict[str, Any] | None
     source: Path | None = None
+    findings: dict[str, Any] | None = None
 
     @property
     def hash(self) -> str:
@@ -448,10 +454,24 @@ def load_job(
     # network --------------------------------------------------------------------------------
     network = spec.get("network")
     if network is not None:
-        network = {"weight": "W1", **network}
+        network = {"weight": "W1", "rest": True, "store_weights": True, "negative": "clip",
+                   **network}
         spec["network"] = network
     else:
         spec["network"] = None
+
+    # findings (derived outputs: not part of the hash) -------------------------------------
+    findings = spec.get("findings")
+    if findings is None:
+        findings = {} if network is not None else None
+    elif findings is True:
+        findings = {}
+    elif findings is False:
+        findings = None
+    if findings is not None:
+        findings = {"focal": "CHN", "expected_top_region": "Southeast Asia", "gexf": True,
+                    **findings}
+    spec["findings"] = findings
 
     # outputs and schedule -----------------------------------------------------------------
     outputs = {"formats": ["csv"], "tables": ["draws", "summary"], **(spec.get("outputs") or {})}
@@ -483,4 +503,5 @@ def load_job(
         outputs=outputs,
         schedule=schedule,
         source=source,
+        findings=findings,
     )

@@ -6,10 +6,11 @@ prefers that registry whenever it can be imported and falls back to a few built-
 by :class:`brgvc.core.leontief.YearSystem` itself (``vby`` and ``vbe``), so that the runner
 works before and after the registry lands.
 
-The network step is a hook: when a job has a ``network`` section, a country-level weight
-matrix is taken from the year's system (W1, W2, W4 here; anything from
-``brgvc.network.weights.edge_weights`` when that exists) and handed to
-``brgvc.network.summary.summarise(W, labels, ...)``.
+The network step: when a job has a ``network`` section, the country-level weight matrix
+``brgvc.network.weights.edge_weights(ys, weight)`` (W1-W4, on the full table) is restricted to
+the grouping's members plus one "Rest" node and handed to
+``brgvc.network.summary.summarise(W, labels, members=..., region_of=...)`` inside the task of
+each (year, draw); the outputs land in the result store as ``net_*`` variables.
 """
 
 from __future__ import annotations
@@ -247,25 +248,28 @@ def network_available() -> bool:
 
 
 def network_weights(ys: YearSystem, weight: str) -> np.ndarray:
-    """Country-level edge weights of one system (G × G, rows = origin).
+    """Country-level edge weights of one system (G × G, rows = origin, zero diagonal).
 
-    W1 = S V̂BÊ S' (source, exporter) and W2 = S V̂BY (source, sink) come from the system; W4 =
-    the country aggregate of Z. ``brgvc.network.weights.edge_weights(ys, weight)`` is used
-    instead whenever it exists (and is needed for W3, the WWZ terms 1–8).
+    ``brgvc.network.weights.edge_weights(ys, weight)``: W1 = S V̂BÊ S', W2 = S V̂BY, W3 = WWZ
+    terms 1–8, W4 = country sums of Z, always on the full table.
     """
     mod = _network_module("weights")
     if mod is not None and hasattr(mod, "edge_weights"):
         return np.asarray(mod.edge_weights(ys, weight))
     s = ys.system
     if weight == "W1":
-        return s.vbe_country()
-    if weight == "W2":
-        return s.vby_country()
-    if weight == "W4":
-        return country_sum(country_sum(s.Z, s.G, s.N, axis=0), s.G, s.N, axis=1)
-    raise NotImplementedError(
-        f"network weight {weight} needs brgvc.network.weights.edge_weights, not available yet"
-    )
+        W = s.vbe_country()
+    elif weight == "W2":
+        W = s.vby_country()
+    elif weight == "W4":
+        W = country_sum(country_sum(s.Z, s.G, s.N, axis=0), s.G, s.N, axis=1)
+    else:
+        raise NotImplementedError(
+            f"network weight {weight} needs brgvc.network.weights.edge_weights, not available"
+        )
+    W = np.array(W, dtype=np.float64)
+    np.fill_diagonal(W, 0.0)
+    return W
 
 
 def _backbone_kwargs(threshold: Any) -> tuple[str, dict[str, Any]]:
@@ -273,10 +277,10 @@ def _backbone_kwargs(threshold: Any) -> tuple[str, dict[str, Any]]:
     if threshold is None:
         return "default", {}
     if isinstance(threshold, int | float):
-        return "threshold", {"backbone": "threshold", "tau": float(threshold)}
+        return "global", {"backbone": "threshold", "tau": float(threshold)}
     (kind, value), = dict(threshold).items()
     if kind in ("global", "threshold"):
-        return "threshold", {"backbone": "threshold", "tau": float(value)}
+        return "global", {"backbone": "threshold", "tau": float(value)}
     if kind == "disparity":
         return "disparity", {"backbone": "disparity", "alpha": float(value)}
     if kind in ("mean", "none"):
@@ -285,51 +289,102 @@ def _backbone_kwargs(threshold: Any) -> tuple[str, dict[str, Any]]:
                                                   {"value": value})}
 
 
+#: Options of a job's ``network`` section that the runner consumes itself (the rest of
+#: ``options`` goes to ``summarise``).
+NETWORK_DEFAULTS: dict[str, Any] = {"rest": True, "store_weights": True, "negative": "clip"}
+
+
 def network_summary(
     ys: YearSystem, spec: Mapping[str, Any], grouping: Any = None
 ) -> dict[str, xr.DataArray]:
     """Run the per-(year, draw) network summary of a job's ``network`` section.
 
-    One call of ``brgvc.network.summary.summarise`` per entry of ``thresholds`` (its backbone
-    for the binary statistics: ``{disparity: alpha}``, ``{global: share}`` or a number,
-    ``{mean: true}``, ``{none: true}``). With a grouping, the network is the grouping's
-    members (``members=``) and regional flows use its regions (``region_of=``). Outputs are
-    named ``net_<var>`` (``net_<backbone>_<var>`` with several thresholds) and their dims
-    prefixed ``net_`` (``net_node``, ``net_region``, ``net_region_to``) so that they never
-    clash with the measures' dims; ``metrics`` keeps only the named outputs.
+    The weight matrix ``spec["weight"]`` (W1 by default) is computed on the full table. With
+    a grouping, the network's nodes are the grouping's members (matched by ISO3 code, so
+    WIOD's ``ROM`` is Romania) plus, unless ``rest: false``, one node ``Rest`` summing every
+    non-member, used only by the intra-group share (:func:`brgvc.network.weights.restrict`).
+
+    ``brgvc.network.summary.summarise`` runs once, with the backbone of the first entry of
+    ``thresholds`` (``{disparity: alpha}``, ``{global: share}`` or a number, ``{mean:
+    true}``, ``{none: true}``); each further threshold adds only the backbone-dependent
+    outputs (:data:`~brgvc.network.summary.BACKBONE_VARS`), as ``net_<backbone>_<var>``.
+
+    Returns
+    -------
+    dict
+        ``net_<var>`` for every scalar (dims ()) and per-node output (dims ``(node,)``, the
+        members), ``net_regional`` (dims ``(net_region, net_region_to)``) with a grouping,
+        and, unless ``store_weights: false``, ``net_weight`` (dims ``(net_source,
+        net_sink)``: members and ``Rest``; the edge table and Gephi files are derived from
+        it). ``metrics`` keeps only the named outputs (``weight`` included).
     """
     mod = _network_module("summary")
     if mod is None or not hasattr(mod, "summarise"):
         raise ImportError("brgvc.network.summary.summarise is not available")
+    from brgvc.network import clip_negative
+    from brgvc.network.weights import REST, member_mask, restrict
+
+    opts = {**NETWORK_DEFAULTS, **{k: spec[k] for k in NETWORK_DEFAULTS if k in spec}}
     W = network_weights(ys, spec.get("weight", "W1"))
-    labels = np.array([str(r) for r in ys.regions], dtype=object)
+    labels = [str(r) for r in ys.regions]
     base_kw: dict[str, Any] = dict(spec.get("options") or {})
-    node_labels = labels
+    base_kw.setdefault("negative", opts["negative"])
+    region_of: dict[str, str] | None = None
     if grouping is not None and hasattr(grouping, "region_of"):
-        region_of = {lab: grouping.region_of(lab) for lab in labels}
-        members = np.array([region_of[lab] is not None for lab in labels])
-        if members.any():
-            if _accepts(mod.summarise, "members"):
-                base_kw.setdefault("members", members)
-                node_labels = labels[members]
-            if _accepts(mod.summarise, "region_of"):
-                base_kw.setdefault("region_of", {k: v for k, v in region_of.items()
-                                                 if v is not None})
+        mask, regs = member_mask(labels, grouping)
+        if mask.any():
+            W, labels, is_member = restrict(W, labels, mask, rest=REST if opts["rest"] else None)
+            region_of = {lab: r for lab, r, keep in zip(
+                [str(x) for x in ys.regions], regs, mask, strict=True) if keep}
+            if not is_member.all():
+                base_kw.setdefault("members", is_member)
+            base_kw.setdefault("region_of", region_of)
+            base_kw.setdefault("regions", [r for r in grouping.regions
+                                           if r in set(region_of.values())])
+    members = base_kw.get("members")
+    node_labels = labels if members is None else [
+        lab for lab, keep in zip(labels, members, strict=True) if keep]
     thresholds = list(spec.get("thresholds") or [None])
     metrics = set(spec.get("metrics") or [])
     out: dict[str, xr.DataArray] = {}
-    for th in thresholds:
+
+    def keep(var: str) -> bool:
+        return not metrics or var in metrics
+
+    def put(name: str, value: Any, dims: tuple[str, ...], coords: dict[str, Any]) -> None:
+        out[name] = xr.DataArray(np.asarray(value, dtype=np.float64), dims=dims,
+                                 coords=coords)
+
+    node_coord = {"node": np.array(node_labels, dtype=object)}
+    for k, th in enumerate(thresholds):
         label, kw = _backbone_kwargs(th)
-        kwargs = {k: v for k, v in {**base_kw, **kw}.items() if _accepts(mod.summarise, k)}
-        res = mod.summarise(W, list(labels), **kwargs)
-        if isinstance(res, Mapping) and hasattr(mod, "summary_to_dataset"):
-            res = mod.summary_to_dataset([res], list(node_labels), [0], [0]).isel(
-                year=0, draw=0, drop=True)
-        prefix = "net" if len(thresholds) == 1 else f"net_{label}"
-        for name, arr in _named_vars(res, prefix).items():
-            var = name[len(prefix) + 1:] if name.startswith(prefix + "_") else name
-            if metrics and var not in metrics:
+        kwargs = {key: v for key, v in {**base_kw, **kw}.items()
+                  if _accepts(mod.summarise, key)}
+        if k == 0:
+            res = mod.summarise(W, labels, **kwargs)
+            prefix = "net"
+        else:
+            bb_kw = {key: v for key, v in kwargs.items()
+                     if key in ("members", "backbone", "alpha", "tau", "negative")}
+            res = mod.backbone_stats(W, labels, **bb_kw)
+            prefix = f"net_{label}"
+        for var, value in res.items():
+            if var == "regions" or not keep(var):
                 continue
-            arr = arr.rename({d: f"net_{d}" for d in arr.dims if not str(d).startswith("net_")})
-            out[name] = arr.astype(np.float64)
+            arr = np.asarray(value)
+            if var == "regional":
+                reg = np.array([str(r) for r in res["regions"]], dtype=object)
+                put(f"{prefix}_{var}", arr, ("net_region", "net_region_to"),
+                    {"net_region": reg, "net_region_to": reg.copy()})
+            elif arr.ndim == 0:
+                put(f"{prefix}_{var}", arr, (), {})
+            else:
+                put(f"{prefix}_{var}", arr, ("node",), node_coord)
+    if opts["store_weights"] and keep("weight"):
+        # Stored as the network saw them: after the negative-weight policy, so that the
+        # members' block sums to net_total_flow exactly.
+        seen, _, _ = clip_negative(W, base_kw["negative"])
+        lab = np.array(labels, dtype=object)
+        put("net_weight", seen, ("net_source", "net_sink"),
+            {"net_source": lab, "net_sink": lab.copy()})
     return out

@@ -5,6 +5,7 @@ One file per variable, one value column::
     tables/vby.csv           year, draw, source, sink, value        (tables: draws)
     tables/vby_summary.csv   year, stat, source, sink, value        (tables: summary)
     tables/vby_p_rise.csv    source, sink, value                    (tables: summary)
+    tables/net_strength_rank_p1.csv   year, node, value             (tables: summary)
     tables/flags.csv         year, draw, n_negative_va, failed, network_failed
 
 Large variables are written a year at a time (memory stays at one year's results), small ones
@@ -150,8 +151,8 @@ def write_tables(
         sm = xr.open_zarr(summary, consolidated=False, zarr_format=3)
         try:
             for name in sm.data_vars:
-                sink = _Sink(folder / (name if name.endswith("_p_rise") else f"{name}_summary"),
-                             formats)
+                derived = name.endswith(("_p_rise", "_p1"))
+                sink = _Sink(folder / (name if derived else f"{name}_summary"), formats)
                 for part in _pieces(sm[name]):
                     sink.write(_tidy(part))
                 written += sink.close()

@@ -1,0 +1,170 @@
+"""Network files of a finished run: tidy node and edge tables, and Gephi files per year.
+
+Derived from the result store's ``net_weight`` (the network's edge weights per year and draw,
+after the negative-weight policy) and per-node ``net_*`` outputs; nothing is recomputed.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+__all__ = ["edge_frame", "node_frame", "write_network_files"]
+
+_STATS = ("base", "mean", "sd", "cv", "q025", "q975")
+
+#: Per-node outputs written as Gephi node attributes (base run).
+GEXF_ATTRS = ("strength", "strength_share", "out_strength", "in_strength", "pagerank",
+              "coreness", "core", "betweenness", "community", "strength_rank",
+              "coreness_rank")
+
+
+def _stats(da: xr.DataArray) -> xr.DataArray:
+    from brgvc.draws import summarise
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = summarise(da.astype(np.float64), "draw").compute()
+    return out.sel(stat=list(_STATS))
+
+
+def _members(ds: xr.Dataset) -> list[str]:
+    nodes = [str(x) for x in ds["node"].values] if "node" in ds.coords else []
+    src = [str(x) for x in ds["net_source"].values]
+    return [s for s in src if s in nodes] if nodes else src
+
+
+def edge_frame(ds: xr.Dataset) -> pd.DataFrame:
+    """Tidy edge table of the member network: one row per year and directed edge.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A result store with ``net_weight``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year, source, sink`` and the statistics ``base, mean, sd, cv, q025, q975`` over
+        draws of ``w_ij``; edges that are zero in every draw are left out. For each year the
+        ``base`` column sums to the base run's ``net_total_flow``.
+    """
+    members = _members(ds)
+    W = ds["net_weight"].sel(net_source=members, net_sink=members).load()
+    st = _stats(W).transpose("year", "net_source", "net_sink", "stat").values
+    years = [int(y) for y in ds["year"].values]
+    n = len(members)
+    iy, i, j = np.meshgrid(np.arange(len(years)), np.arange(n), np.arange(n), indexing="ij")
+    keep = (i != j) & (np.abs(np.nan_to_num(W.values)).max(axis=1) > 0)
+    df = pd.DataFrame({
+        "year": np.asarray(years)[iy[keep]],
+        "source": pd.Series(np.asarray(members, dtype=object)[i[keep]], dtype=object),
+        "sink": pd.Series(np.asarray(members, dtype=object)[j[keep]], dtype=object),
+    })
+    for k, name in enumerate(_STATS):
+        df[name] = st[..., k][keep]
+    return df
+
+
+def node_frame(
+    ds: xr.Dataset, region_of: Callable[[str], str | None] | None = None
+) -> pd.DataFrame:
+    """Tidy node table: every per-node network output, year by year.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A result store with ``net_*`` variables on ``(year, draw, node)``.
+    region_of : callable, optional
+        Node label -> grouping region (a ``region`` column).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year, node, region, metric`` and the statistics over draws.
+    """
+    names = [v for v in ds.data_vars if str(v).startswith("net_")
+             and ds[v].dims == ("year", "draw", "node")]
+    if not names:
+        return pd.DataFrame(columns=["year", "node", "region", "metric", *_STATS])
+    stacked = xr.concat([ds[v].load() for v in names],
+                        dim=xr.DataArray(np.array([v[4:] for v in names], dtype=object),
+                                         dims="metric"))
+    st = _stats(stacked).transpose("year", "node", "metric", "stat")
+    st = st.assign_coords(node=np.asarray(st["node"].values).astype(object),
+                          metric=np.asarray(st["metric"].values).astype(object))
+    df = st.to_dataframe("v")["v"].unstack("stat").reset_index()
+    df.columns = [str(c) for c in df.columns]
+    df.insert(2, "region", df["node"].map(region_of) if region_of else "")
+    return df[["year", "node", "region", "metric", *_STATS]]
+
+
+def write_network_files(
+    ds: xr.Dataset,
+    folder: str | Path,
+    spec: Mapping[str, Any],
+    *,
+    gexf: bool = True,
+    region_of: Callable[[str], str | None] | None = None,
+) -> list[Path]:
+    """Write ``edges.csv``, ``nodes.csv`` and one GEXF per year of the base run.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The result store.
+    folder : str or Path
+        Output folder (created), e.g. ``<results>/networks``.
+    spec : mapping
+        The job spec (its ``network.weight`` names the files, e.g. ``W1_1995.gexf``).
+    gexf : bool, optional
+        Write the Gephi files (default True).
+    region_of : callable, optional
+        Node label -> grouping region, a node attribute and a column of ``nodes.csv``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written; empty when the run stored no network weights.
+    """
+    if "net_weight" not in ds:
+        return []
+    from brgvc.network.graphs import write_gexf
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    edges = edge_frame(ds)
+    edges.to_csv(folder / "edges.csv", index=False)
+    written.append(folder / "edges.csv")
+    nodes = node_frame(ds, region_of)
+    nodes.to_csv(folder / "nodes.csv", index=False)
+    written.append(folder / "nodes.csv")
+    if not gexf:
+        return written
+    weight = str((spec.get("network") or {}).get("weight", "W"))
+    members = _members(ds)
+    base = ds.sel(draw=0)
+    for y in ds["year"].values:
+        one = base.sel(year=y)
+        W = one["net_weight"].sel(net_source=members, net_sink=members).values
+        attrs: dict[str, Any] = {}
+        if region_of is not None:
+            attrs["region"] = np.array([region_of(m) or "" for m in members], dtype=object)
+        for name in GEXF_ATTRS:
+            key = f"net_{name}"
+            if key in one and one[key].dims == ("node",):
+                vals = one[key].sel(node=members).values
+                attrs[name] = (vals.astype(np.int64) if name in ("community", "strength_rank",
+                                                                  "coreness_rank", "core")
+                               else vals.astype(float))
+        path = folder / f"{weight}_{int(y)}.gexf"
+        write_gexf(np.nan_to_num(W), members, path, attrs)
+        written.append(path)
+    return written

@@ -446,9 +446,7 @@ def _finding3(
         for ind, x in (("spearman_lon", x_lon[ok]), ("spearman_lat", x_lat[ok])):
             rho = xr.DataArray(_spearman(vals, x), dims=("year", "draw"),
                                coords={"year": a_m["year"], "draw": a_m["draw"]})
-            df = _frame(rho, ind)
-            df["n_partners"] = int(ok.sum())
-            grad.append(df)
+            grad.append(_frame(rho, ind, n_partners=int(ok.sum())))
             _probability_rows(probs, 3, f"{ind} > 0 (more value added further "
                               f"{'east' if ind.endswith('lon') else 'north'})",
                               _prob((rho > 0).where(rho.notnull())), src.n_draws)
@@ -520,6 +518,23 @@ def _finding4(
 # ------------------------------------------------------------------------------ assembly
 
 
+def _negative_weights(src: _Source) -> pd.DataFrame:
+    """Every (year, draw) whose network had negative weights clipped to 0."""
+    n, m, t = src.net("n_negative_edges"), src.net("negative_mass"), src.net("total_flow")
+    cols = ["year", "draw", "n_negative_edges", "negative_mass", "total_flow",
+            "negative_share"]
+    if n is None or m is None or t is None:
+        return pd.DataFrame(columns=cols)
+    n, m, t = n.values, m.values, t.values
+    rows = [{"year": src.years[i], "draw": int(src.ds["draw"].values[d]),
+             "n_negative_edges": int(n[i, d]), "negative_mass": float(m[i, d]),
+             "total_flow": float(t[i, d]),
+             "negative_share": float(m[i, d] / (t[i, d] + m[i, d])) if t[i, d] + m[i, d] > 0
+             else float("nan")}
+            for i, d in zip(*np.nonzero(np.nan_to_num(n) > 0), strict=True)]
+    return pd.DataFrame(rows, columns=cols)
+
+
 def _findings(results_dir: str | Path, options: Mapping[str, Any] | None) -> tuple[
         dict[str, pd.DataFrame], _Source]:
     src = _open(results_dir, options)
@@ -537,6 +552,7 @@ def _findings(results_dir: str | Path, options: Mapping[str, Any] | None) -> tup
                         *sorted({k for p in probs for k in p} - {
                             "finding", "event", "year", "probability", "n_draws"})])
     tables["verdicts"] = _verdicts(tables, src)
+    tables["negative_weights"] = _negative_weights(src)
     return tables, src
 
 
@@ -562,7 +578,8 @@ def findings(
         rises of the base), ``position`` and ``leaders`` (finding 2), ``sources_partner``,
         ``sources_region`` and ``gradient`` (finding 3), ``efficiency`` and
         ``efficiency_region`` (finding 4), ``probabilities`` (every probability, one row per
-        event and year) and ``verdicts`` (one row per finding). Statistic columns are
+        event and year), ``verdicts`` (one row per finding) and ``negative_weights`` (every
+        (year, draw) whose network had negative weights clipped to 0). Statistic columns are
         :data:`STATS`: ``base`` is the unperturbed table (draw 0); the others are over the
         perturbed draws. A section whose inputs the job did not compute is an empty frame.
 
@@ -711,6 +728,21 @@ def _text(tables: Mapping[str, pd.DataFrame], src: _Source) -> str:
             f"covered economy: {', '.join(empty) if empty else 'none'}. Regional results "
             "stand for the covered members only.", "",
             _md_table(cov, ["region", "n_members", "n_present", "present"]), ""]
+    neg = tables["negative_weights"]
+    policy = (src.spec.get("network") or {}).get("negative", "clip")
+    if src.net("total_flow") is not None:
+        n_net = len(years) * (src.n_draws + 1)
+        if len(neg):
+            worst = neg.sort_values("negative_share").iloc[-1]
+            out += [f"Negative-weight policy '{policy}': {len(neg)} of {n_net} (year, draw) "
+                    "networks had negative weights (negative value added in a drawn table), "
+                    f"set to 0: at most {int(neg['n_negative_edges'].max())} edges; the "
+                    f"largest clipped mass was {_fmt(100 * worst['negative_share'], 2)} % of "
+                    f"the flow ({int(worst['year'])}, draw {int(worst['draw'])}). See "
+                    "findings/negative_weights.csv.", ""]
+        else:
+            out += [f"Negative-weight policy '{policy}': none of the {n_net} (year, draw) "
+                    "networks had a negative weight.", ""]
 
     ver = tables["verdicts"].set_index("finding")
 
@@ -777,6 +809,7 @@ def _text(tables: Mapping[str, pd.DataFrame], src: _Source) -> str:
         pivot = sh.pivot(index="year", columns="region", values="base")
         regions = list(dict.fromkeys(sh["region"]))
         pivot = pivot[regions].reset_index()
+        pivot["year"] = pivot["year"].astype(int).astype(str)
         out += [f"Share of each region in the value added {f} obtains from the covered "
                 "B&R partners (base):", "", _md_table(pivot, ["year", *regions]), ""]
         last = _pick(reg, year=y1, indicator="share_group").sort_values("base", ascending=False)

@@ -1,0 +1,293 @@
+"""The findings of METHODS.md §0 end to end on WIOD: run -> result store -> findings -> report.
+
+A reduced default job (3 years × 1 base + 3 draws, the default job's network and China
+measures) runs once per module on the synchronous scheduler (~15 s); every check compares the
+findings with the result store and with the library computed independently.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+import yaml
+
+from brgvc.report import findings, findings_text, write_findings, write_report
+from brgvc.report.findings import STATS, FindingsError
+from brgvc.runner import default_job_path, load_job, run_job
+
+YEARS = [1995, 2003, 2011]
+
+
+def reduced_default_job() -> dict:
+    """The default job with 3 years and 3 draws (and no per-draw tables)."""
+    spec = yaml.safe_load(default_job_path().read_text())
+    spec = copy.deepcopy(spec)
+    spec["name"] = "findings_test"
+    spec["years"] = YEARS
+    spec["measures"] = [m for m in spec["measures"] if m not in ("vby", "kww")]
+    spec["draws"].update(n=3, block=4)
+    spec["outputs"] = {"formats": ["csv"], "tables": ["summary"]}
+    return spec
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("findings")
+    summary = run_job(reduced_default_job(), cluster="sync", out=out, progress=False)
+    return out, summary
+
+
+@pytest.fixture(scope="module")
+def tables(run):
+    return findings(run[0])
+
+
+@pytest.fixture(scope="module")
+def store(run):
+    ds = xr.open_zarr(run[0] / "results.zarr", consolidated=False).load()
+    sm = xr.open_zarr(run[0] / "summary.zarr", consolidated=False).load()
+    return ds, sm
+
+
+@pytest.fixture(scope="module")
+def base_2011():
+    from brgvc.core.leontief import YearSystem
+    from brgvc.datasets import open_dataset
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return YearSystem.from_cube(open_dataset("wiod2013", years=[2011]), 2011)
+
+
+def one(df: pd.DataFrame, **eq) -> pd.Series:
+    mask = np.ones(len(df), dtype=bool)
+    for k, v in eq.items():
+        mask &= (df[k] == v).to_numpy()
+    sel = df[mask]
+    assert len(sel) == 1, f"{eq}: {len(sel)} rows"
+    return sel.iloc[0]
+
+
+def test_default_job_requests_what_the_findings_need():
+    job = load_job(default_job_path())
+    names = {m.name for m in job.measures}
+    assert {"vbe", "china_va", "china_efficiency", "final_dva_rate"} <= names
+    assert job.network["weight"] == "W1" and job.network["negative"] == "clip"
+    assert job.findings is not None and job.findings["focal"] == "CHN"
+
+
+def test_run_writes_findings_and_network_files(run):
+    out, summary = run
+    assert (out / "findings.md") in summary.findings
+    assert "findings" in summary.timings
+    for name in ("coverage", "intensity", "trends", "position", "leaders", "sources_partner",
+                 "sources_region", "gradient", "efficiency", "efficiency_region",
+                 "probabilities", "verdicts", "negative_weights"):
+        assert (out / "findings" / f"{name}.csv").exists(), name
+    for y in YEARS:
+        assert (out / "networks" / f"W1_{y}.gexf").exists()
+    assert json.loads((out / "run.json").read_text())["findings"]
+
+
+def test_store_layout_of_the_network(store):
+    ds, sm = store
+    for v in ("total_flow", "density_weighted", "density_binary", "intra_share", "S2", "S4",
+              "S11", "first", "avg_clustering", "coreness_rho", "n_negative_edges",
+              "negative_mass", "global_density_binary"):
+        assert ds[f"net_{v}"].dims == ("year", "draw"), v
+    for v in ("strength", "strength_share", "pagerank", "coreness", "betweenness",
+              "strength_rank", "coreness_rank", "pagerank_rank", "global_out_degree"):
+        assert ds[f"net_{v}"].dims == ("year", "draw", "node"), v
+    nodes = [str(x) for x in ds["node"].values]
+    assert len(nodes) == 15 and "CHN" in nodes and "ROM" in nodes
+    assert [str(x) for x in ds["net_source"].values] == [*nodes, "Rest"]
+    assert not ds["network_failed"].values.any()
+    # the reduction over draws ran in the Dask graph and stored P(rank 1)
+    assert sm["net_strength_rank_p1"].dims == ("year", "node")
+    assert sm["net_total_flow"].dims == ("year", "stat")
+
+
+def test_coverage_is_stated(tables, run):
+    cov = tables["coverage"].set_index("region")
+    assert cov["n_present"].sum() == 15 and cov["n_members"].sum() == 65
+    assert cov.loc["Central Asia", "n_present"] == 0 and cov.loc["East Asia", "n_present"] == 0
+    assert cov.loc["Southeast Asia", "present"] == "IDN"
+    text = (run[0] / "findings.md").read_text()
+    assert "Only 14 of the 64 belt_and_road economies besides CHN" in text
+    assert "Regions with no covered economy: East Asia, Central Asia" in text
+
+
+def test_intervals_and_base_values(tables, store):
+    ds, _ = store
+    for name in ("intensity", "position", "sources_partner", "sources_region", "gradient",
+                 "efficiency", "efficiency_region"):
+        df = tables[name]
+        assert len(df), name
+        assert list(df.columns[-len(STATS):]) == list(STATS)
+        ok = df[["q025", "q975"]].notna().all(axis=1)
+        assert (df.loc[ok, "q025"] <= df.loc[ok, "q975"] + 1e-12).all(), name
+    it = tables["intensity"]
+    for y in YEARS:
+        for ind in ("total_flow", "density_weighted", "intra_share"):
+            assert one(it, year=y, indicator=ind)["base"] == \
+                ds[f"net_{ind}"].sel(year=y, draw=0).item()
+    assert one(it, year=YEARS[0], indicator="total_flow_index")["base"] == 1.0
+    pos = tables["position"]
+    assert one(pos, year=2011, indicator="strength_rank")["base"] == \
+        ds["net_strength_rank"].sel(year=2011, draw=0, node="CHN").item()
+
+
+def test_statistics_equal_the_runners_reduction(tables, store):
+    _, sm = store
+    it = tables["intensity"]
+    for y in YEARS:
+        row = one(it, year=y, indicator="total_flow")
+        st = sm["net_total_flow"].sel(year=y)
+        for stat in STATS:
+            assert row[stat] == pytest.approx(st.sel(stat=stat).item(), rel=1e-12, nan_ok=True)
+    pr = tables["probabilities"]
+    for y in YEARS:
+        p = one(pr, event="CHN ranks first by strength", year=str(y))["probability"]
+        assert p == sm["net_strength_rank_p1"].sel(year=y, node="CHN").item()
+    span = f"{YEARS[0]}-{YEARS[-1]}"
+    assert one(pr, event="S2 last year > first year", year=span)["probability"] == \
+        sm["net_S2_p_rise"].item()
+    assert one(pr, event="intra_share last year > first year", year=span)["probability"] == \
+        sm["net_intra_share_p_rise"].item()
+
+
+def test_total_flow_is_the_edge_table_and_strength_is_w1(run, tables, store, base_2011):
+    out = run[0]
+    ds, _ = store
+    edges = pd.read_csv(out / "networks" / "edges.csv")
+    it = tables["intensity"]
+    for y in YEARS:
+        assert edges[edges["year"] == y]["base"].sum() == pytest.approx(
+            one(it, year=y, indicator="total_flow")["base"], rel=1e-12)
+    # China's strength = row + column sums of W1 = S V̂BÊ S', computed here from the table
+    # and restricted to the B&R members afterwards.
+    nodes = [str(x) for x in ds["node"].values]
+    regions = [str(r) for r in base_2011.regions]
+    W1 = base_2011.system.vbe_country()
+    idx = [regions.index(n) for n in nodes]
+    sub = W1[np.ix_(idx, idx)]
+    np.fill_diagonal(sub, 0.0)
+    c = nodes.index("CHN")
+    strength = ds["net_strength"].sel(year=2011, draw=0, node="CHN").item()
+    assert strength == pytest.approx(sub[c].sum() + sub[:, c].sum(), rel=1e-10)
+    # the same from the stored vbe measure (another variable of the same store)
+    vbe = ds["vbe"].sel(year=2011, draw=0, source=nodes, exporter=nodes).values.copy()
+    np.fill_diagonal(vbe, 0.0)
+    assert strength == pytest.approx(vbe[c].sum() + vbe[:, c].sum(), rel=1e-12)
+    nodes_csv = pd.read_csv(out / "networks" / "nodes.csv")
+    row = nodes_csv[(nodes_csv.year == 2011) & (nodes_csv.node == "CHN")
+                    & (nodes_csv.metric == "strength")]
+    assert row["base"].item() == pytest.approx(strength, rel=1e-12)
+    assert row["region"].item() == "China"
+
+
+def test_gexf_holds_the_base_network(run, store):
+    import networkx as nx
+
+    ds, _ = store
+    G = nx.read_gexf(run[0] / "networks" / "W1_2011.gexf")
+    assert G.number_of_nodes() == 15 and "Rest" not in G
+    total = sum(w for _, _, w in G.edges(data="weight"))
+    assert total == pytest.approx(ds["net_total_flow"].sel(year=2011, draw=0).item(), rel=1e-9)
+    assert G.nodes["CHN"]["region"] == "China"
+
+
+def test_sources_and_gradient(tables, store):
+    from scipy.stats import spearmanr
+
+    from brgvc.regions import capital_lonlat, to_iso3
+
+    ds, _ = store
+    part = tables["sources_partner"]
+    members = sorted(set(part["partner"]))
+    assert "CHN" not in members and len(members) == 14 and "ROM" in members
+    for y in YEARS:
+        base = part[(part.year == y) & (part.indicator == "a")].set_index("partner")["base"]
+        stored = ds["china_va_a"].sel(year=y, draw=0, partner=list(base.index)).values
+        np.testing.assert_array_equal(base.values, stored)
+        reg = tables["sources_region"]
+        shares = reg[(reg.year == y) & (reg.indicator == "share_group")]["base"]
+        assert shares.sum() == pytest.approx(1.0, rel=1e-12)
+        a = ds["china_va_a"].sel(year=y, draw=0, partner=members).values
+        lon = [capital_lonlat(c)[0] for c in to_iso3(members)]
+        rho = one(tables["gradient"], year=y, indicator="spearman_lon")["base"]
+        assert rho == pytest.approx(spearmanr(a, lon).statistic, rel=1e-12)
+    pr = tables["probabilities"]
+    sea = pr[pr.event == "Southeast Asia is the top source region"]
+    assert len(sea) == len(YEARS) and sea["probability"].between(0, 1).all()
+
+
+def test_efficiency_against_the_benchmarks(tables, store):
+    ds, _ = store
+    eff = tables["efficiency"]
+    exporters = set(eff["exporter"])
+    assert {"CHN", "USA", "JPN", "DEU", "KOR", "RUS", "IND"} == exporters
+    nodes = [str(x) for x in ds["node"].values]
+    markets = [n for n in nodes if n != "CHN"]
+    num = ds["final_dva_rate_DVA_FIN"].sel(year=2011, draw=0, exporter="CHN",
+                                           importer=markets).sum().item()
+    den = ds["final_dva_rate_final_exports"].sel(year=2011, draw=0, exporter="CHN",
+                                                 importer=markets).sum().item()
+    row = one(eff, year=2011, indicator="e3_group", exporter="CHN")
+    assert row["base"] == pytest.approx(num / den, rel=1e-12)
+    # China's e3 by partner is the same number in the two China measures
+    np.testing.assert_allclose(
+        ds["china_efficiency_e3"].sel(year=2011, draw=0, partner=markets).values,
+        ds["final_dva_rate_e3"].sel(year=2011, draw=0, exporter="CHN", importer=markets).values,
+        rtol=1e-10)
+    pr = tables["probabilities"]
+    pe = pr[(pr.finding == 4) & pr.event.str.contains("<")]
+    assert set(pe["benchmark"]) == exporters - {"CHN"}
+    assert pe["probability"].between(0, 1).all()
+    ratio = one(eff, year=2011, indicator="e3_ratio", exporter="USA")
+    assert ratio["base"] > 0
+
+
+def test_verdicts_and_text(tables, run):
+    ver = tables["verdicts"]
+    assert ver["finding"].tolist() == [1, 2, 3, 4]
+    assert set(ver["verdict"]) <= {"supported", "partly supported", "not supported",
+                                   "not available"}
+    text = findings_text(run[0], write=False)
+    for k in range(1, 5):
+        assert f"## {k}." in text
+    assert "P(CHN first by strength, 2011)" in text
+
+
+def test_report_html(run):
+    path = write_report(run[0])
+    html = path.read_text()
+    assert path.name == "report.html" and html.startswith("<!DOCTYPE html>")
+    assert html.count("<svg") >= 4 and "Verdicts" in html
+    assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+
+
+def test_write_findings_options(run, tmp_path):
+    files = write_findings(run[0], {"gexf": False, "benchmarks": ["USA"]})
+    assert not any(p.suffix == ".gexf" for p in files.networks)
+    assert set(files.frames["efficiency"]["exporter"]) == {"CHN", "USA"}
+    write_findings(run[0])  # restore the default files for the other tests
+    with pytest.raises(FindingsError, match="no brgvc result store"):
+        findings(tmp_path)
+
+
+def test_a_job_without_network_or_china_measures(tmp_path):
+    job = {"name": "bare", "data": "wiod2013", "years": [2011], "measures": ["vby"],
+           "draws": {"n": 1, "block": 2, "seed": 1}, "findings": True}
+    s = run_job(job, cluster="sync", out=tmp_path, progress=False)
+    assert s.findings
+    text = (tmp_path / "findings.md").read_text()
+    assert "Not available: the job has no network section" in text
+    assert "Not available: the job lacks the china_va measure" in text
+    assert load_job({**job, "findings": None}).findings is None

@@ -126,6 +126,20 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_findings(args: argparse.Namespace) -> int:
+    from brgvc.report import findings_text
+
+    print(findings_text(args.results))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from brgvc.report import write_report
+
+    print(f"report: {write_report(args.results, args.out)}")
+    return 0
+
+
 def cmd_submit(args: argparse.Namespace) -> int:
     from brgvc.runner.kubernetes import submit
 
@@ -199,6 +213,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("job")
     s.add_argument("--out", default="brgvc-results")
     s.set_defaults(func=cmd_plan)
+
+    s = sub.add_parser("findings", help="the four Belt-and-Road findings of a finished run, "
+                       "with bootstrap intervals (also written to RESULTS/findings/)")
+    s.add_argument("results", nargs="?", default="brgvc-results", help="a run's output folder")
+    s.set_defaults(func=cmd_findings)
+
+    s = sub.add_parser("report", help="a self-contained HTML report of a finished run")
+    s.add_argument("results", nargs="?", default="brgvc-results", help="a run's output folder")
+    s.add_argument("--out", help="HTML file (default RESULTS/report.html)")
+    s.set_defaults(func=cmd_report)
 
     s = sub.add_parser("submit", help="run a job on Kubernetes as a DaskJob")
     s.add_argument("job")

@@ -153,6 +153,32 @@ def _reduce(plan: Plan, executor: Executor) -> Path | None:
     """Statistics over draws, computed on the cluster from the result store."""
     if plan.job.draws.n < 1:
         return None
+    delayed, ds, path = reduction_graph(plan)
+    try:
+        executor.compute(delayed)
+    finally:
+        ds.close()
+    return path
+
+
+def reduction_graph(plan: Plan) -> tuple[Any, xr.Dataset, Path]:
+    """The lazy reduction of a finished result store into ``summary.zarr``.
+
+    Everything is one Dask graph (read, statistics, probabilities, write), computed by the
+    caller on the cluster: per variable and year, one kernel computes base, mean, sd, cv,
+    2.5/97.5 percentiles and P(draw > base) over all draws; P(rise) from the first to the
+    last year, and P(rank 1) for each node of every ``*_rank`` variable, are element-wise
+    comparisons averaged over draws. No data passes through the client.
+
+    Returns
+    -------
+    delayed : dask.delayed.Delayed
+        The ``to_zarr(compute=False)`` write of the summary store.
+    ds : xarray.Dataset
+        The opened result store (close it after computing).
+    path : pathlib.Path
+        Where the summary store is written.
+    """
     path = plan.out / SUMMARY_NAME
     # One chunk per year with every draw: one reduction task per (variable, year).
     ds = xr.open_zarr(plan.store, consolidated=False, zarr_format=3,
@@ -190,9 +216,7 @@ def _reduce(plan: Plan, executor: Executor) -> Path | None:
         if out[c].dtype.kind == "T":
             out[c] = out[c].astype(object)
     delayed = out.to_zarr(path, mode="w", compute=False, **ZARR_KW)
-    executor.compute(delayed)
-    ds.close()
-    return path
+    return delayed, ds, path
 
 
 def run_job(

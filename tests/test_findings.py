@@ -258,7 +258,7 @@ def test_verdicts_and_text(tables, run):
     ver = tables["verdicts"]
     assert ver["finding"].tolist() == [1, 2, 3, 4]
     assert set(ver["verdict"]) <= {"supported", "partly supported", "not supported",
-                                   "not available"}
+                                   "not available", "undecided (base run only)"}
     text = findings_text(run[0], write=False)
     for k in range(1, 5):
         assert f"## {k}." in text

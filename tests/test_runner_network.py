@@ -63,3 +63,19 @@ def test_raise_policy_flags_the_draw(tmp_path):
     failed = ds["network_failed"].sel(year=2001).values
     assert failed[3] and not failed[0]
     assert np.isnan(ds["net_total_flow"].sel(year=2001, draw=3).item())
+
+
+def test_base_run_only_with_w2_and_findings(tmp_path):
+    job = {"name": "base", "data": "wiod2013", "years": [2011], "grouping": "belt_and_road",
+           "measures": ["vby"], "network": {"weight": "W2", "store_weights": False},
+           "draws": {"n": 0}, "outputs": {"formats": ["csv"], "tables": ["summary"]}}
+    s = run_job(job, cluster="sync", out=tmp_path, progress=False)
+    ds = xr.open_zarr(tmp_path / "results.zarr", consolidated=False).load()
+    assert "net_weight" not in ds and ds.sizes["draw"] == 1
+    # W2 = S V̂BY restricted to the members: total flow from the stored vby measure
+    nodes = [str(x) for x in ds["node"].values]
+    vby = ds["vby"].sel(year=2011, draw=0, source=nodes, sink=nodes).values.copy()
+    np.fill_diagonal(vby, 0.0)
+    assert ds["net_total_flow"].sel(year=2011, draw=0).item() == pytest.approx(vby.sum(),
+                                                                               rel=1e-12)
+    assert s.findings and "undecided (base run only)" in (tmp_path / "findings.md").read_text()

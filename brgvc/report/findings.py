@@ -174,6 +174,12 @@ def _stats(da: xr.DataArray) -> xr.DataArray:
     """The runner's reduction over ``draw`` (base, mean, sd, cv, q025, q975), computed."""
     from brgvc.draws import summarise
 
+    if da.sizes["draw"] < 2:
+        # Base run only: no statistics over draws (draws.summarise needs at least one draw).
+        base = da.isel(draw=0, drop=True).astype(np.float64)
+        parts = [base] + [xr.full_like(base, np.nan)] * (len(STATS) - 1)
+        stat = xr.DataArray(np.array(STATS, dtype=object), dims="stat")
+        return xr.concat(parts, dim=stat).transpose(..., "stat").load()
     out = summarise(da.astype(np.float64), "draw")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -201,7 +207,7 @@ def _prob(event: xr.DataArray) -> xr.DataArray:
     """Share of the perturbed draws (draw > 0) where ``event`` holds (NaN draws left out)."""
     ev = event.isel(draw=slice(1, None))
     if ev.sizes["draw"] == 0:
-        return xr.full_like(ev.isel(draw=0, drop=True), np.nan, dtype=float)
+        return xr.full_like(event.isel(draw=0, drop=True), np.nan, dtype=float)
     return ev.astype(float).mean("draw")
 
 
@@ -614,7 +620,7 @@ def _verdicts(tables: Mapping[str, pd.DataFrame], src: _Source) -> pd.DataFrame:
     def verdict(ps: Sequence[float]) -> str:
         ps = [p for p in ps if np.isfinite(p)]
         if not ps:
-            return "not available"
+            return "undecided (base run only)" if src.n_draws == 0 else "not available"
         hits = sum(p >= SUPPORT for p in ps)
         return "supported" if hits == len(ps) else ("partly supported" if hits else
                                                     "not supported")

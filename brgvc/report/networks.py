@@ -28,6 +28,12 @@ GEXF_ATTRS = ("strength", "strength_share", "out_strength", "in_strength", "page
 def _stats(da: xr.DataArray) -> xr.DataArray:
     from brgvc.draws import summarise
 
+    if da.sizes["draw"] < 2:
+        # Base run only: no statistics over draws (draws.summarise needs at least one draw).
+        base = da.isel(draw=0, drop=True).astype(np.float64)
+        parts = [base] + [xr.full_like(base, np.nan)] * (len(_STATS) - 1)
+        stat = xr.DataArray(np.array(_STATS, dtype=object), dims="stat")
+        return xr.concat(parts, dim=stat).transpose(..., "stat").load()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         out = summarise(da.astype(np.float64), "draw").compute()

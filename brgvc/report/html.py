@@ -43,13 +43,8 @@ def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     step = (hi - lo) / max(n, 1)
     mag = 10 ** math.floor(math.log10(step))
     step = min((m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= step), default=10 * mag)
-    start = math.floor(lo / step) * step
-    ticks = []
-    t = start
-    while t <= hi + 1e-9 * step:
-        ticks.append(round(t, 12))
-        t += step
-    return ticks
+    k0, k1 = math.floor(lo / step + 1e-9), math.ceil(hi / step - 1e-9)
+    return [round(k * step, 12) for k in range(k0, k1 + 1)]
 
 
 def _tick_label(v: float) -> str:
@@ -123,7 +118,7 @@ def svg_line_chart(
         out.append(f'<text x="{ml - 4}" y="{py(t) + 4:.1f}" text-anchor="end">'
                    f'{_tick_label(t)}</text>')
     for t in _nice_ticks(x0, x1, 6):
-        if x0 <= t <= x1:
+        if x0 <= t <= x1 and float(t).is_integer():
             out.append(f'<text x="{px(t):.1f}" y="{mt + ph + 14}" text-anchor="middle">'
                        f'{t:g}</text>')
     if ylabel:

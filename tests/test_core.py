@@ -177,3 +177,65 @@ def test_singular_system_names_year_and_sector():
                    sectors=["s1", "s2"], fd=["f"], gross_output="published")
     with pytest.raises(MRIOError, match=r"year 2003.*AAA\.s"):
         YearSystem.from_cube(ds, 2003)
+
+
+def _public_da(ys: YearSystem, values, dims, **extra) -> xr.DataArray:
+    """What ``YearSystem._da`` returned before it cached indexes (the public construction)."""
+    coords = {}
+    for d in dims:
+        if d in ("source", "sink", "exporter", "importer", "region", "region_to"):
+            coords[d] = ys.regions
+        elif d in ("sector", "source_sector", "sector_to"):
+            coords[d] = ys.sectors
+    coords.update(extra)
+    return xr.DataArray(values, dims=dims, coords=coords).assign_coords(year=ys.year)
+
+
+def _assert_same(a, b) -> None:
+    xr.testing.assert_identical(a, b)
+    assert list(a.coords) == list(b.coords)
+    assert list(a.variables if isinstance(a, xr.Dataset) else a.coords) == list(
+        b.variables if isinstance(b, xr.Dataset) else b.coords)
+    assert list(a.xindexes) == list(b.xindexes) and list(a.sizes) == list(b.sizes)
+    for c in a.coords:
+        assert a[c].dtype == b[c].dtype
+        assert type(a.xindexes.get(c)) is type(b.xindexes.get(c))
+
+
+def test_labelled_results_equal_public_construction(leather_system):
+    ys = leather_system
+    G, N = ys.system.G, ys.system.N
+    rng = np.random.default_rng(0)
+    cases = [
+        (("source", "sink"), (G, G), {}),
+        (("source", "source_sector", "sink"), (G, N, G), {}),
+        (("exporter", "sector", "importer"), (G, N, G), {}),
+        (("region", "sector", "sector_to"), (G, N, N), {}),
+        (("exporter",), (G,), {}),
+        (("source", "producer"), (G, G), {"producer": ys.regions}),
+        (("producer", "sector"), (G, N), {"producer": ys.regions}),
+        (("iv", "region"), (2, G), {"iv": ["a", "b"]}),  # public route
+        (("k", "source"), (4, G), {}),  # a dim without labels
+    ]
+    for dims, shape, extra in cases:
+        values = rng.random(shape)
+        fast, public = ys._da(values, dims, **extra), _public_da(ys, values, dims, **extra)
+        _assert_same(fast, public)
+        assert fast.values is values or np.shares_memory(fast.values, values)
+    # Results do not share mutable state: attrs of one coordinate stay its own.
+    a = ys._da(rng.random((G, G)), ("source", "sink"))
+    a["source"].attrs["note"] = "x"
+    assert "note" not in ys._da(rng.random((G, G)), ("source", "sink"))["source"].attrs
+    # A wrong shape still raises as the public constructor does.
+    with pytest.raises(ValueError):
+        ys._da(rng.random((G + 1, G)), ("source", "sink"))
+    # Datasets: same variables in the same order as xr.Dataset(dict of DataArrays).
+    data = {"a": ys._da(rng.random(G), ("exporter",)),
+            "b": ys._da(rng.random((G, N, G)), ("exporter", "sector", "importer"))}
+    attrs = {"method": "m", "terms": ["a", "b"]}
+    _assert_same(ys._dataset(data, attrs), xr.Dataset(data, attrs=attrs))
+    _assert_same(ys._dataset(data), xr.Dataset(data))
+    # Relabelling the system is seen at once.
+    ys2 = YearSystem(ys.system, [f"R{i}" for i in range(G)], ys.sectors, ys.year)
+    assert list(ys2._da(rng.random(G), ("exporter",)).exporter.values) == list(ys2.regions)
+

@@ -7,12 +7,14 @@ exporting or producing sector.
 
 from __future__ import annotations
 
+import functools
 import warnings
-from collections.abc import Iterable
-from typing import Literal
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
+from xarray.core.variable import Variable
 
 from brgvc.core.kernels import IOSystem, SingularSystemError
 from brgvc.schema import (
@@ -44,6 +46,91 @@ class ZeroOutputWarning(UserWarning):
     """Some country-sectors have zero or negative gross output (zero column of A, v = 0)."""
 
 
+#: Result dims labelled by the regions, and by the sectors.
+_REGION_DIMS = frozenset(("source", "sink", "exporter", "importer", REGION, REGION_TO))
+_SECTOR_DIMS = frozenset(("sector", "source_sector", SECTOR, "sector_to"))
+
+
+class _LabelIndex:
+    """The index coordinate of one label set, built once per dimension name and then shared.
+
+    Building a labelled result the public way (``xr.DataArray(values, coords=...)``) creates
+    a pandas index for every labelled dim of every result, which costs more than a measure's
+    numerical work on a bootstrap draw. The index variable and index object built here are
+    immutable and are reused by every result with these labels (each result gets a shallow
+    copy of the variable, so its attrs stay its own).
+    """
+
+    __slots__ = ("_by_dim", "labels")
+
+    def __init__(self, labels: np.ndarray) -> None:
+        self.labels = labels
+        self._by_dim: dict[str, tuple[Variable, Any]] = {}
+
+    def get(self, dim: str) -> tuple[Variable, Any]:
+        """(index variable, xarray Index) of these labels along ``dim``."""
+        built = self._by_dim.get(dim)
+        if built is None:
+            c = xr.Coordinates({dim: self.labels})
+            built = (c.variables[dim], c.xindexes[dim])
+            self._by_dim[dim] = built
+        return built
+
+
+@functools.lru_cache(maxsize=64)
+def _label_index(labels: tuple[str, ...]) -> _LabelIndex:
+    return _LabelIndex(label_coord(labels))
+
+
+def _fast_dataarray(
+    values: np.ndarray, dims: tuple[str, ...], coords: Mapping[str, tuple[Variable, Any]],
+    year: int,
+) -> xr.DataArray:
+    """``xr.DataArray(values, dims, coords).assign_coords(year=year)`` from pre-built indexes."""
+    variables = {d: var.copy(deep=False) for d, (var, _) in coords.items()}
+    variables[YEAR] = Variable((), np.asarray(year))
+    indexes = {d: index for d, (_, index) in coords.items()}
+    return xr.DataArray(
+        Variable(dims, values, fastpath=True), coords=variables, indexes=indexes, fastpath=True
+    )
+
+
+def _fast_dataset(data: Mapping[str, xr.DataArray], attrs: Mapping | None) -> xr.Dataset | None:
+    """``xr.Dataset(data, attrs=attrs)`` for results that share their index objects.
+
+    Skips the alignment of the public constructor, which cannot change anything when every
+    index is the same object. Returns None when that is not the case (the caller then uses
+    the public constructor).
+    """
+    construct = getattr(xr.Dataset, "_construct_direct", None)
+    if construct is None:
+        return None
+    # The public constructor's order: each result's new coordinates, then the result.
+    variables: dict[str, Variable] = {}
+    indexes: dict[str, Any] = {}
+    coord_names: set[str] = set()
+    for name, da in data.items():
+        for cname, var in da.coords.variables.items():
+            seen = variables.get(cname)
+            if seen is None:
+                variables[cname] = var
+                coord_names.add(cname)
+            elif seen is not var and not seen.identical(var):
+                return None
+        for iname, index in da.xindexes.items():
+            if indexes.setdefault(iname, index) is not index:
+                return None
+        if name in variables:
+            return None
+        variables[name] = da.variable.copy(deep=False)
+    if coord_names & set(data):
+        return None
+    try:
+        return construct(variables, coord_names, None, dict(attrs) if attrs else None, indexes)
+    except ValueError:  # conflicting sizes: let the public constructor say so
+        return None
+
+
 class YearSystem:
     """One year's :class:`~brgvc.core.kernels.IOSystem` with the cube's labels.
 
@@ -59,6 +146,7 @@ class YearSystem:
         self.regions = label_coord(regions)
         self.sectors = label_coord(sectors)
         self.year = int(year)
+        self._label_cache: dict[int, tuple[np.ndarray, _LabelIndex]] = {}
 
     @classmethod
     def from_cube(
@@ -119,16 +207,66 @@ class YearSystem:
 
     # -- coordinates ---------------------------------------------------------------------------
 
+    def _labels(self, labels: np.ndarray) -> _LabelIndex:
+        """The shared index coordinates of ``labels`` (self.regions or self.sectors)."""
+        hit = self._label_cache.get(id(labels))
+        if hit is None or hit[0] is not labels:
+            hit = (labels, _label_index(tuple(str(v) for v in labels)))
+            self._label_cache[id(labels)] = hit
+        return hit[1]
+
     def _da(self, values: np.ndarray, dims: tuple[str, ...], **extra) -> xr.DataArray:
+        """A labelled result: dims named in the region / sector lists get those labels.
+
+        ``extra`` adds coordinates (``producer=ys.regions``). The result equals
+        ``xr.DataArray(values, dims=dims, coords=...).assign_coords(year=year)``; when every
+        labelled dim uses ``self.regions`` or ``self.sectors`` it is built from cached indexes
+        (about 100× faster), else the public way.
+        """
+        da = self._da_cached(values, dims, extra)
+        if da is not None:
+            return da
         coords = {}
         for d in dims:
-            if d in ("source", "sink", "exporter", "importer", REGION, REGION_TO):
+            if d in _REGION_DIMS:
                 coords[d] = self.regions
-            elif d in ("sector", "source_sector", SECTOR, "sector_to"):
+            elif d in _SECTOR_DIMS:
                 coords[d] = self.sectors
         coords.update(extra)
         da = xr.DataArray(values, dims=dims, coords=coords)
         return da.assign_coords({YEAR: self.year})
+
+    def _da_cached(
+        self, values: Any, dims: tuple[str, ...], extra: Mapping[str, Any]
+    ) -> xr.DataArray | None:
+        if (type(values) is not np.ndarray or values.dtype.kind not in "biufc"
+                or values.ndim != len(dims) or len(set(dims)) != len(dims)):
+            return None
+        sources: dict[str, np.ndarray] = {}
+        for d in dims:
+            if d in _REGION_DIMS:
+                sources[d] = self.regions
+            elif d in _SECTOR_DIMS:
+                sources[d] = self.sectors
+        for k, v in extra.items():
+            if k not in dims or (v is not self.regions and v is not self.sectors):
+                return None
+            sources[k] = v
+        coords = {}
+        for d, labels in sources.items():
+            if values.shape[dims.index(d)] != len(labels):
+                return None  # the public constructor raises the error
+            coords[d] = self._labels(labels).get(d)
+        return _fast_dataarray(values, tuple(dims), coords, self.year)
+
+    def _dataset(self, data: Mapping[str, xr.DataArray], attrs: Mapping | None = None
+                 ) -> xr.Dataset:
+        """``xr.Dataset(data, attrs=attrs)`` for results of :meth:`_da` (cheap when they share
+        their indexes, as results of one system do)."""
+        ds = _fast_dataset(data, attrs)
+        if ds is None:
+            ds = xr.Dataset(dict(data), attrs=dict(attrs) if attrs else None)
+        return ds
 
     def _gn(self, M: np.ndarray, axis: int) -> np.ndarray:
         G, N = self.system.G, self.system.N

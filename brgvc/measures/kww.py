@@ -131,19 +131,21 @@ def kww(ys, *, groupings: bool = True) -> xr.Dataset:
     """
     s = ys.system
     t = kww_terms(s)
-    data = {name: ys._da(t[k], ("exporter",)) for k, name in enumerate(KWW_TERMS)}
-    data["exports"] = ys._da(s.exports.reshape(s.G, s.N, s.G).sum((1, 2)), ("exporter",))
-    out = xr.Dataset(data)
+    arrays = {name: t[k] for k, name in enumerate(KWW_TERMS)}
+    arrays["exports"] = s.exports.reshape(s.G, s.N, s.G).sum((1, 2))
     if groupings:
         for g, names in KWW_GROUPS.items():
-            out[g] = sum(out[n] for n in names[1:]) + out[names[0]]
-    out.attrs.update(
-        method="kww",
-        terms=list(KWW_TERMS),
-        units="unit of the table",
-        references="Koopman, Wang & Wei (2014), AER 104(2): 459-494",
-    )
-    return out
+            total = 0
+            for n in names[1:]:
+                total = total + arrays[n]
+            arrays[g] = total + arrays[names[0]]
+    attrs = {
+        "method": "kww",
+        "terms": list(KWW_TERMS),
+        "units": "unit of the table",
+        "references": "Koopman, Wang & Wei (2014), AER 104(2): 459-494",
+    }
+    return ys._dataset({k: ys._da(a, ("exporter",)) for k, a in arrays.items()}, attrs)
 
 
 def wwz_to_kww(ds: xr.Dataset) -> xr.Dataset:

@@ -57,6 +57,9 @@ def country_sum(M: np.ndarray, G: int, N: int, axis: int = 0) -> np.ndarray:
     M = np.asarray(M)
     shape = list(M.shape)
     shape[axis : axis + 1] = [G, N]
+    if M.ndim == 2 and M.dtype == np.float64:
+        # einsum sums the N sectors with SIMD; ndarray.sum over a short inner axis is ~4x slower
+        return np.einsum("gjk->gk" if axis == 0 else "igj->ig", M.reshape(shape))
     return M.reshape(shape).sum(axis=axis + 1)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from brgvc.core import IOSystem, YearSystem, ZeroOutputWarning
+from brgvc.core import IOSystem, YearSystem, ZeroOutputWarning, block_columns
 from brgvc.datasets import open_dataset
 from brgvc.schema import MRIOError, make_cube
 
@@ -239,3 +239,33 @@ def test_labelled_results_equal_public_construction(leather_system):
     ys2 = YearSystem(ys.system, [f"R{i}" for i in range(G)], ys.sectors, ys.year)
     assert list(ys2._da(rng.random(G), ("exporter",)).exporter.values) == list(ys2.regions)
 
+
+def test_solve_from_matches_solve(wiod2011):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ZeroOutputWarning)
+        s = YearSystem.from_cube(wiod2011, 2011).system
+    G, N, n = s.G, s.N, s.n
+    rng = np.random.default_rng(1)
+    # Mixed: dense columns (first row 0), then block columns in country order.
+    dense = rng.random((n, 3))
+    blocks = block_columns(rng.random(n), G, N)
+    rhs = np.concatenate([dense, blocks], axis=1)
+    first = np.concatenate([np.zeros(3, dtype=int), np.arange(G) * N])
+    for trans, ref in ((False, s.solve(rhs)), (True, s.solve_t(rhs))):
+        got = s.solve_from(rhs, first, trans=trans)
+        np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-13 * np.abs(ref).max())
+    with pytest.raises(ValueError, match="nondecreasing"):
+        s.solve_from(rhs, first[::-1])
+
+
+def test_solve_from_and_blocks_with_pivoting():
+    # A 2 × 2 system whose LU must swap rows: every shortcut falls back to the plain routes.
+    Z = np.array([[0.0, 3.0], [2.0, 0.0]])
+    x = np.array([1.0, 1.0])
+    s = IOSystem(Z, np.zeros((2, 2)), x, x, 2, 1)
+    assert s.pivoted
+    B = np.linalg.inv(np.eye(2) - Z)
+    rhs = np.eye(2)
+    np.testing.assert_allclose(s.solve_from(rhs, [0, 1]), B, rtol=1e-14)
+    np.testing.assert_allclose(s.solve_from(rhs, [0, 1], trans=True), B.T, rtol=1e-14)
+    np.testing.assert_allclose(s.diagonal_blocks[:, 0, 0], np.diag(B), rtol=1e-14)

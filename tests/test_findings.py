@@ -79,7 +79,7 @@ def test_default_job_requests_what_the_findings_need():
     names = {m.name for m in job.measures}
     assert {"vbe", "china_va", "china_efficiency", "final_dva_rate"} <= names
     assert job.network["weight"] == "W1" and job.network["negative"] == "clip"
-    assert job.findings is not None and job.findings["focal"] == "CHN"
+    assert job.findings is not None and job.findings["gexf"]
 
 
 def test_run_writes_findings_and_network_files(run):
@@ -291,3 +291,42 @@ def test_a_job_without_network_or_china_measures(tmp_path):
     assert "Not available: the job has no network section" in text
     assert "Not available: the job lacks the china_va measure" in text
     assert load_job({**job, "findings": None}).findings is None
+
+
+#: WIOD regions relabelled as B&R economies that WIOD lacks: a stand-in for a larger table
+#: (Eora-like coverage of Southeast, Central and East Asia).
+RELABEL = {"AUS": "VNM", "BRA": "THA", "CAN": "KAZ", "MEX": "MYS", "IRL": "SGP", "GRC": "PHL",
+           "PRT": "UZB", "AUT": "MNG"}
+
+
+def test_the_same_code_on_a_table_with_more_members(tmp_path):
+    from brgvc.datasets import open_dataset
+    from brgvc.readers.store import write_cube
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = open_dataset("wiod2013", years=[2010, 2011], gross_output="published")
+        labels = [RELABEL.get(str(r), str(r)) for r in ds["region"].values]
+        ds = ds.assign_coords(region=np.array(labels, dtype=object),
+                              region_to=np.array(labels, dtype=object))
+        ds.attrs.update(source="WIOD relabelled", format="relabelled")
+        write_cube(ds, tmp_path / "cube.zarr", check_balance=False)
+    spec = reduced_default_job()
+    spec.update(data=str(tmp_path / "cube.zarr"), years=[2010, 2011])
+    spec["draws"].update(n=2, block=3)
+    out = tmp_path / "out"
+    run_job(spec, cluster="sync", out=out, progress=False)
+    t = findings(out)
+    cov = t["coverage"].set_index("region")
+    assert cov["n_present"].sum() == 23
+    assert cov.loc["Southeast Asia", "n_present"] == 6
+    assert cov.loc["Central Asia", "present"] == "KAZ UZB"
+    text = (out / "findings.md").read_text()
+    assert "Only 22 of the 64" in text and "Regions with no covered economy: none" in text
+    regions = set(t["sources_region"]["region"])
+    assert {"Southeast Asia", "Central Asia", "East Asia"} <= regions
+    assert len(set(t["sources_partner"]["partner"])) == 22
+    pr = t["probabilities"]
+    assert len(pr[pr.event == "Southeast Asia is the top source region"]) == 2
+    assert set(xr.open_zarr(out / "results.zarr", consolidated=False)["node"].values) >= {
+        "VNM", "KAZ", "MNG", "CHN"}

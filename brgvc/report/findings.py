@@ -145,26 +145,29 @@ def _open(results_dir: str | Path, options: Mapping[str, Any] | None) -> _Source
         data_attrs = json.loads(ds.attrs.get("brgvc_data", "{}"))
     except json.JSONDecodeError as exc:
         raise FindingsError(f"{store}: unreadable job attributes ({exc})") from None
-    opts = {"focal": _FOCAL_DEFAULT, "expected_top_region": _TOP_REGION_DEFAULT, "gexf": True,
-            **(spec.get("findings") or {}), **(options or {})}
     aliases: dict[str, str] = {}
+    focal = _FOCAL_DEFAULT
     for item in spec.get("measures", []):
         if isinstance(item, str):
             aliases.setdefault(item, item)
         else:
             aliases.setdefault(str(item["name"]), str(item.get("as", item["name"])))
+            if item["name"] in ("china_va", "china_efficiency") and "focal" in item:
+                focal = str(item["focal"])  # the China measures' own focal country
+    opts = {"focal": focal, "expected_top_region": _TOP_REGION_DEFAULT, "gexf": True,
+            **(spec.get("findings") or {}), **(options or {})}
     database = data_attrs.get("format") or (spec.get("data") if isinstance(spec.get("data"), str)
                                             else None)
     grouping = load_grouping(spec.get("grouping") or "belt_and_road")
     regions = _table_regions(ds, str(opts["focal"]))
     iso = dict(zip(regions, to_iso3(regions, database), strict=True))
-    focal = None
+    focal_label = None
     for lab, code in iso.items():
         if str(opts["focal"]) in (lab, code):
-            focal = lab
+            focal_label = lab
             break
     return _Source(out, ds, spec, opts, aliases, data_attrs, database, grouping, regions, iso,
-                   focal)
+                   focal_label)
 
 
 # ------------------------------------------------------------------------------ statistics

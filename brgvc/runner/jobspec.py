@@ -469,8 +469,7 @@ def load_job(
     elif findings is False:
         findings = None
     if findings is not None:
-        findings = {"focal": "CHN", "expected_top_region": "Southeast Asia", "gexf": True,
-                    **findings}
+        findings = {"expected_top_region": "Southeast Asia", "gexf": True, **findings}
     spec["findings"] = findings
 
     # outputs and schedule -----------------------------------------------------------------

@@ -8,7 +8,9 @@ Layout of ``<out>/results.zarr``:
 * ``n_negative_va`` (int32), ``failed`` and ``network_failed`` (bool), dims ``(year, draw)``:
   draws whose rebalanced table has negative value added (count of sectors), draws whose
   (I − A) could not be factorised (their results stay NaN), and draws whose network summary
-  refused the weight matrix (e.g. negative flows from negative value added; ``net_*`` NaN);
+  refused the weight matrix (NaN weights, or negative flows under the ``negative: raise``
+  policy; the default policy clips them and reports ``net_n_negative_edges`` and
+  ``net_negative_mass`` instead; ``net_*`` NaN);
 * ``done`` (bool, ``(year, draw)``, same chunks): written by a task *after* its results, so a
   true flag means the block is complete;
 * attrs: the normalised job spec (JSON), its hash, the brgvc version, the input checksums (the

@@ -178,8 +178,9 @@ def compute_draws(ctx: TaskContext, task: TaskSpec) -> tuple[dict[str, Any], Tas
             try:
                 net = network_summary(ys, job.network, grouping)
             except ValueError:
-                # The network layer refused this draw's weights (e.g. negative flows where
-                # value added is negative): net_* stay NaN and the draw is flagged.
+                # The network layer refused this draw's weights (NaN flows, or negative ones
+                # under the "raise" policy; the default clips and counts them): net_* stay
+                # NaN and the draw is flagged.
                 net_failed[0, k] = True
                 net = {}
             for name, arr in net.items():

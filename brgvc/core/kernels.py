@@ -86,7 +86,7 @@ def exports_by_partner(Z: np.ndarray, Yd: np.ndarray, G: int, N: int) -> np.ndar
 
 
 #: Rows per panel of the blocked forward substitution in :meth:`IOSystem.solve_from`.
-_PANEL = 192
+_PANEL = 128
 
 
 def _forward_from(lu: np.ndarray, X: np.ndarray, first: np.ndarray, upper: bool) -> None:
@@ -356,7 +356,7 @@ class IOSystem:
     def vbe_source_sector(self) -> np.ndarray:
         """V̂BÊS' (n × G): value added of (t, i) in the gross exports of country s."""
         E_blocks = block_columns(self.exports.sum(1), self.G, self.N)
-        return self.v[:, None] * self.solve(E_blocks)
+        return self.v[:, None] * self.solve_from(E_blocks, np.arange(self.G) * self.N)
 
     def vbe_country(self) -> np.ndarray:
         """S V̂BÊ S' (G × G): value added of country t embodied in country s's gross exports."""

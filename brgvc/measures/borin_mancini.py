@@ -80,7 +80,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from brgvc.core.kernels import IOSystem, block_columns
+from brgvc.core.kernels import IOSystem
 from brgvc.measures._common import blocks
 from brgvc.measures.wwz import _reduce
 
@@ -117,13 +117,13 @@ def extraction_output(system: IOSystem) -> tuple[np.ndarray, np.ndarray]:
         by_ss = b.by3[idx, :, idx]  # (BY)^{s,s}
         rhs = np.stack([b.x_model - b.ly, by_ss - b.ly], axis=-1)  # (G, N, 2)
         g = np.linalg.solve(b.bdiag, rhs)  # (B^{ss})^{-1} ·, (G, N, 2)
-        cols = np.concatenate(
-            [block_columns(g[..., 0].ravel(), G, N), block_columns(g[..., 1].ravel(), G, N)],
-            axis=1,
-        )
-        bg = system.solve(cols).reshape(G, N, 2 * G)  # [r, :, s] = B^{rs} g^s
-        x_ext = b.x_model[None] - bg[..., :G].transpose(2, 0, 1)
-        w_ext = b.by3.transpose(2, 0, 1) - bg[..., G:].transpose(2, 0, 1)
+        # Column (s, k) holds g^s_k in block s: zero above block s, for solve_from.
+        cols = np.zeros((G, N, G, 2))
+        cols[idx, :, idx, :] = g
+        bg = system.solve_from(cols.reshape(G * N, 2 * G), np.repeat(idx * N, 2))
+        bg = bg.reshape(G, N, G, 2)  # [r, :, s, k] = B^{rs} g^s_k
+        x_ext = b.x_model[None] - bg[..., 0].transpose(2, 0, 1)
+        w_ext = b.by3.transpose(2, 0, 1) - bg[..., 1].transpose(2, 0, 1)
         return x_ext, w_ext
 
     return b._get("extraction_output", build)

@@ -279,6 +279,24 @@ class IOSystem:
         """Gross exports by partner, E^{sr} (n × G), own-country block zero."""
         return exports_by_partner(self.Z, self.Yd, self.G, self.N)
 
+    def _domestic_blocks(self) -> np.ndarray:
+        """I − A^{ss} for every country, shape (G, N, N)."""
+        G, N = self.G, self.N
+        idx = np.arange(G)
+        Zb = self.Z.reshape(G, N, G, N)[idx, :, idx, :]  # (G, N, N): Z^{ss}
+        Ad = Zb * self.xinv.reshape(G, 1, N)
+        return np.eye(N)[None, :, :] - Ad
+
+    def _local_solve(self, M: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+        try:
+            return np.linalg.solve(M, rhs)
+        except np.linalg.LinAlgError as exc:
+            dets = np.abs(np.linalg.det(M))
+            s = int(np.argmin(dets))
+            raise SingularSystemError(
+                f"domestic block (I − A^ss) of country {s} is singular", index=s * self.N
+            ) from exc
+
     @functools.cached_property
     def local_inverses(self) -> np.ndarray:
         """L^{ss} = (I − A^{ss})^-1 for every country, shape (G, N, N).
@@ -286,19 +304,23 @@ class IOSystem:
         G small N × N solves; a country whose domestic block is singular raises
         :class:`SingularSystemError` naming it.
         """
-        G, N = self.G, self.N
-        idx = np.arange(G)
-        Zb = self.Z.reshape(G, N, G, N)[idx, :, idx, :]  # (G, N, N): Z^{ss}
-        Ad = Zb * self.xinv.reshape(G, 1, N)
-        M = np.eye(N)[None, :, :] - Ad
-        try:
-            return np.linalg.solve(M, np.broadcast_to(np.eye(N), M.shape))
-        except np.linalg.LinAlgError as exc:
-            dets = np.abs(np.linalg.det(M))
-            s = int(np.argmin(dets))
-            raise SingularSystemError(
-                f"domestic block (I − A^ss) of country {s} is singular", index=s * N
-            ) from exc
+        M = self._domestic_blocks()
+        return self._local_solve(M, np.broadcast_to(np.eye(self.N), M.shape))
+
+    def local_solve(self, W: np.ndarray) -> np.ndarray:
+        """L^{ss} W^s for every country without the local inverses.
+
+        Parameters
+        ----------
+        W : ndarray (G, N, k)
+
+        Returns
+        -------
+        ndarray (G, N, k)
+            G small LU solves (cheaper than forming :attr:`local_inverses` when only a few
+            vectors are needed). Raises :class:`SingularSystemError` like the inverses.
+        """
+        return self._local_solve(self._domestic_blocks(), W)
 
     @functools.cached_property
     def diagonal_blocks(self) -> np.ndarray:

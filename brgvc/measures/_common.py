@@ -186,15 +186,19 @@ class Blocks:
         """V^s L^{ss}, shape (G, N)."""
         return self._get("vl", lambda: np.einsum("sj,sjk->sk", self.v3, self.local))
 
+    def _ly_le(self) -> np.ndarray:
+        return self.s.local_solve(np.stack([self.ydom, self.e_total], axis=-1))
+
     @property
     def ly(self) -> np.ndarray:
-        """L^{rr} Y^{rr}, shape (G, N)."""
-        return self._get("ly", lambda: self.lmul(self.ydom))
+        """L^{rr} Y^{rr}, shape (G, N) (solved together with :attr:`le`, never from the
+        local inverses, so that it does not depend on which measure asked first)."""
+        return self._get("ly_le", self._ly_le)[..., 0]
 
     @property
     def le(self) -> np.ndarray:
         """L^{rr} E^{r*}, shape (G, N)."""
-        return self._get("le", lambda: self.lmul(self.e_total))
+        return self._get("ly_le", self._ly_le)[..., 1]
 
     def lmul(self, w: np.ndarray) -> np.ndarray:
         """Block-diagonal product L w for w of shape (G, N) or (G, N, k)."""
@@ -253,7 +257,7 @@ class Blocks:
         """
         G, N = self.G, self.N
         W = np.stack([w.reshape(G, N) for w in ws], axis=-1)  # (G, N, k)
-        AW = self.s.Z @ (W.reshape(G * N, -1) * self.s.xinv[:, None])
+        AW = _z_dot(self.s.Z, W.reshape(G * N, -1) * self.s.xinv[:, None])
         AW = AW.reshape(G, N, -1) - np.matmul(self.a_diag(), W)
         return [AW[..., k] for k in range(len(ws))]
 
@@ -261,9 +265,23 @@ class Blocks:
         """Row vectors u A^F (foreign blocks only) for each u of shape (G, N)."""
         G, N = self.G, self.N
         U = np.stack([u.reshape(G, N) for u in us], axis=-1)  # (G, N, k)
-        UA = (self.s.Z.T @ U.reshape(G * N, -1)) * self.s.xinv[:, None]
+        UA = _z_dot(self.s.Z.T, U.reshape(G * N, -1)) * self.s.xinv[:, None]
         UA = UA.reshape(G, N, -1) - np.matmul(np.swapaxes(self.a_diag(), 1, 2), U)
         return [UA[..., k] for k in range(len(us))]
+
+
+def _z_dot(Z: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Z @ W for an n × n Z and a few columns W: one matrix-vector product per column.
+
+    BLAS's GEMM is inefficient for 2-4 columns (at n = 1435, Z @ W with 2 columns takes
+    twice as long as two matrix-vector products), and Z is read from cache the second time.
+    """
+    if W.shape[1] > 4:
+        return Z @ W
+    out = np.empty((Z.shape[0], W.shape[1]))
+    for k in range(W.shape[1]):
+        np.matmul(Z, W[:, k], out=out[:, k])
+    return out
 
 
 def blocks(system: IOSystem) -> Blocks:

@@ -87,9 +87,8 @@ def kww_terms(system: IOSystem) -> np.ndarray:
     idx = np.arange(G)
     off = ~np.eye(G, dtype=bool)
     vb3 = b.vb3  # (t, s, N): V^t B^{ts}
-    yd3 = b.yd3  # (t, :, u): Y^{tu}
-    # V^s B^{sr} · Y^{ru} for every s, r, u: (G_s, G_r, G_u)
-    vby = np.einsum("srj,rju->sru", vb3, yd3)
+    # V^s B^{sr} · Y^{ru} for every s, r, u: (G_s, G_r, G_u), batched over r
+    vby = np.matmul(vb3.transpose(1, 0, 2), b.yd3).transpose(1, 0, 2)
     diag_r = vby[:, idx, idx]  # V^s B^{sr} Y^{rr}, (s, r)
     to_s = np.einsum("srs->sr", vby)  # V^s B^{sr} Y^{rs}
     row = vby.sum(2)  # V^s B^{sr} Y^{r*}1
@@ -98,20 +97,17 @@ def kww_terms(system: IOSystem) -> np.ndarray:
     t[1] = np.where(off, diag_r, 0.0).sum(1)
     t[2] = np.where(off, row - diag_r - to_s, 0.0).sum(1)
     t[3] = np.where(off, to_s, 0.0).sum(1)
-    # A^{rs} (L^{ss} Y^{ss}) and A^{rs} (L^{ss} E^{s*}) for all r, s: [r, s, :, k]
-    aq = b.a_pair_dot(np.stack([b.ly, b.le], axis=-1))
-    aly = aq[..., 0].transpose(0, 2, 1)  # [r, :, s] = A^{rs} L^{ss} Y^{ss}
-    ale = aq[..., 1].transpose(0, 2, 1)
-    # Σ_{r≠s} V^s B^{sr} A^{rs} w^s
-    vba_y = np.einsum("srj,rjs->sr", vb3, aly)
-    vba_e = np.einsum("srj,rjs->sr", vb3, ale)
-    t[4] = np.where(off, vba_y, 0.0).sum(1)
-    t[5] = np.where(off, vba_e, 0.0).sum(1)
+    # Σ_{r≠s} V^s B^{sr} A^{rs} = V^s (B A)^{ss} − V^s B^{ss} A^{ss} = V^s B^{ss} − V^s −
+    # V^s B^{ss} A^{ss}, since B A = B − I: no product with the off-diagonal blocks of A.
+    vba = b.vbss - b.v3 - np.einsum("si,sij->sj", b.vbss, b.a_diag())
+    t[4] = np.einsum("sj,sj->s", vba, b.ly)  # · L^{ss} Y^{ss}
+    t[5] = np.einsum("sj,sj->s", vba, b.le)  # · L^{ss} E^{s*}
+    # Σ_{r≠s} A^{sr} L^{rr} w^r: one product with Z for both w (A^F w = A w − A^{ss} w^s)
+    afly, afle = b.af_dot(b.ly, b.le)
     fv = b.fv
     t[6] = np.einsum("sj,sj->s", fv, b.yf)
-    # Σ_{r≠s} A^{sr} L^{rr} w^r = (A·stack(w))^s − A^{ss} w^s
-    t[7] = np.einsum("sj,sj->s", fv, aly.sum(2) - aly[idx, :, idx])
-    t[8] = np.einsum("sj,sj->s", fv, ale.sum(2) - ale[idx, :, idx])
+    t[7] = np.einsum("sj,sj->s", fv, afly)
+    t[8] = np.einsum("sj,sj->s", fv, afle)
     return t
 
 

@@ -95,6 +95,23 @@ def _fast_dataarray(
     )
 
 
+def _same_coord(a: Variable, b: Variable, indexed: bool) -> bool:
+    """``a.identical(b)`` for coordinates of :func:`_fast_dataarray` results, cheaply.
+
+    An indexed coordinate's values are those of its index (already checked to be the same
+    object); a scalar is compared by value.
+    """
+    if a is b:
+        return True
+    if a.dims != b.dims or a.dtype != b.dtype or a.attrs != b.attrs:
+        return False
+    if indexed:
+        return True
+    if a.ndim == 0 and a.dtype.kind in "biu":
+        return bool(a.values == b.values)
+    return a.identical(b)
+
+
 def _fast_dataset(data: Mapping[str, xr.DataArray], attrs: Mapping | None) -> xr.Dataset | None:
     """``xr.Dataset(data, attrs=attrs)`` for results that share their index objects.
 
@@ -110,15 +127,16 @@ def _fast_dataset(data: Mapping[str, xr.DataArray], attrs: Mapping | None) -> xr
     indexes: dict[str, Any] = {}
     coord_names: set[str] = set()
     for name, da in data.items():
+        own = da.xindexes
+        for iname, index in own.items():
+            if indexes.setdefault(iname, index) is not index:
+                return None
         for cname, var in da.coords.variables.items():
             seen = variables.get(cname)
             if seen is None:
                 variables[cname] = var
                 coord_names.add(cname)
-            elif seen is not var and not seen.identical(var):
-                return None
-        for iname, index in da.xindexes.items():
-            if indexes.setdefault(iname, index) is not index:
+            elif not _same_coord(seen, var, cname in own):
                 return None
         if name in variables:
             return None

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.linalg as sla
 import xarray as xr
 
 from brgvc.core import IOSystem, YearSystem, ZeroOutputWarning, block_columns
@@ -269,3 +270,36 @@ def test_solve_from_and_blocks_with_pivoting():
     np.testing.assert_allclose(s.solve_from(rhs, [0, 1]), B, rtol=1e-14)
     np.testing.assert_allclose(s.solve_from(rhs, [0, 1], trans=True), B.T, rtol=1e-14)
     np.testing.assert_allclose(s.diagonal_blocks[:, 0, 0], np.diag(B), rtol=1e-14)
+
+
+def test_lu_property_factors_i_minus_a(wiod2011):
+    # The system factorises (I − A)'; .lu still gives LU factors of I − A (scipy format).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ZeroOutputWarning)
+        s = YearSystem.from_cube(wiod2011, 2011).system
+    lu, piv = s.lu
+    np.testing.assert_array_equal(piv, np.arange(s.n))
+    L = np.tril(lu, -1) + np.eye(s.n)
+    U = np.triu(lu)
+    M = s.leontief_matrix()
+    np.testing.assert_allclose(L @ U, M, rtol=0, atol=1e-14)
+    b = np.random.default_rng(2).random((s.n, 3))
+    np.testing.assert_allclose(sla.lu_solve(s.lu, b), s.solve(b), rtol=1e-12)
+    np.testing.assert_allclose(sla.lu_solve(s.lu, b, trans=1), s.solve_t(b), rtol=1e-12)
+
+
+def test_transposed_lu_with_row_swaps_falls_back():
+    # WIOD 2008: the LU of (I − A)' swaps a row, the LU of (I − A) does not. Diagonal blocks
+    # then come from the latter; block solves fall back to the plain ones.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ZeroOutputWarning)
+        s = YearSystem.from_cube(open_dataset("wiod2013", years=[2008]), 2008).system
+    assert s._pivoted_t and not s.pivoted
+    G, N = s.G, s.N
+    B = s.leontief_inverse().reshape(G, N, G, N)
+    idx = np.arange(G)
+    np.testing.assert_allclose(s.diagonal_blocks, B[idx, :, idx, :], rtol=0, atol=1e-13)
+    rhs = block_columns(s.v, G, N)
+    np.testing.assert_allclose(s.solve_from(rhs, idx * N, trans=True), s.solve_t(rhs),
+                               rtol=0, atol=1e-15)
+    np.testing.assert_array_equal(s.lu[1], np.arange(s.n))

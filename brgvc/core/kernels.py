@@ -114,6 +114,44 @@ def _forward_from(lu: np.ndarray, X: np.ndarray, first: np.ndarray, upper: bool)
         p0 = p1
 
 
+def _factors_of_transpose(lut: np.ndarray) -> np.ndarray:
+    """LAPACK-style LU factors of M from those of M' = L' U' computed without row swaps.
+
+    M = U'' L'' = (U'' D⁻¹)(D L'') with D = diag(U'): L = U'' D⁻¹ is unit lower triangular
+    and U = D L'' upper triangular. Returns them packed in one Fortran-ordered array.
+    """
+    d = np.diagonal(lut).copy()
+    T = np.array(lut.T, order="F")
+    out = np.tril(T, -1)
+    out /= d[None, :]
+    out += np.triu(T, 1) * d[:, None]
+    out.flat[:: len(d) + 1] = d
+    return np.asfortranarray(out)
+
+
+def _inverse_diagonal_blocks(lu: np.ndarray, G: int, N: int) -> np.ndarray:
+    """Diagonal N × N blocks of M⁻¹ from LU factors of M without row swaps (see
+    :attr:`IOSystem.diagonal_blocks`)."""
+    n = G * N
+    W = np.array(lu, order="F", copy=True)
+    # L⁻¹ in the strict lower triangle (unit diagonal implied), then U⁻¹ in the upper one.
+    W, info = sla.lapack.dtrtri(W, lower=1, unitdiag=1, overwrite_c=1)
+    if not info:
+        W, info = sla.lapack.dtrtri(W, lower=0, unitdiag=0, overwrite_c=1)
+    if info:
+        raise SingularSystemError(f"triangular inverse failed (info {info})")
+    out = np.empty((G, N, N))
+    unit = np.eye(N, dtype=bool)
+    for r in range(G):
+        a, b = r * N, (r + 1) * N
+        D = W[a:b, a:b]
+        linv = np.where(unit, 1.0, np.tril(D, -1))
+        np.matmul(np.triu(D), linv, out=out[r])
+        if b < n:
+            out[r] += W[a:b, b:] @ W[b:, a:b]
+    return out
+
+
 class IOSystem:
     """One year's (or one draw's) input-output system with a single LU of (I − A).
 
@@ -134,6 +172,12 @@ class IOSystem:
     Notes
     -----
     A is never stored: A·w = Z·(w / x), and (I − A) is built once for the factorisation.
+
+    LAPACK sees a C-ordered (I − A) as its transpose, so :meth:`factorise` factorises
+    (I − A)' = P L' U' in place (building a Fortran-ordered I − A from the C-ordered Z would
+    cost a transposing copy, ~10 % of the LU): B·w and B'·w are the transposed and plain
+    solves with those factors. The factors of (I − A) itself (:attr:`lu`) are derived from
+    them when asked for.
     """
 
     def __init__(
@@ -160,7 +204,9 @@ class IOSystem:
         self.xinv = np.zeros(n)
         np.divide(1.0, self.x, out=self.xinv, where=positive)
         self.v = self.va * self.xinv
-        self._lu: tuple[np.ndarray, np.ndarray] | None = None
+        self._lut: tuple[np.ndarray, np.ndarray] | None = None  # LU of (I − A)'
+        self._pivoted_t = False  # whether that LU swapped rows
+        self._lu: tuple[np.ndarray, np.ndarray] | None = None  # LU of (I − A), on request
 
     # -- factorisation ------------------------------------------------------------------------
 
@@ -170,42 +216,68 @@ class IOSystem:
         M.flat[:: self.n + 1] += 1.0
         return M
 
+    def _leontief_matrix_t(self) -> np.ndarray:
+        """(I − A)' as a Fortran-ordered array: the C-ordered I − A, viewed transposed."""
+        M = np.multiply(self.Z, -self.xinv[None, :])
+        M.flat[:: self.n + 1] += 1.0
+        return M.T
+
     @property
     def lu(self) -> tuple[np.ndarray, np.ndarray]:
-        """The LU factors of (I − A), computed on first use."""
+        """The LU factors of (I − A) (``scipy.linalg.lu_factor`` format), computed on first use.
+
+        Derived in O(n²) from the factorisation of (I − A)' when that swapped no rows (then
+        they are the factors of (I − A) without row swaps); otherwise (I − A) is factorised.
+        """
         if self._lu is None:
-            self.factorise()
-        assert self._lu is not None
+            lut, pivt = self._factors()
+            if not self._pivoted_t:
+                self._lu = (_factors_of_transpose(lut), np.arange(self.n, dtype=pivt.dtype))
+            else:
+                lu, piv = sla.lu_factor(self.leontief_matrix(), overwrite_a=True,
+                                        check_finite=False)
+                self._lu = (lu, piv)
         return self._lu
+
+    def _factors(self) -> tuple[np.ndarray, np.ndarray]:
+        """The LU factors of (I − A)', computed on first use."""
+        if self._lut is None:
+            self.factorise()
+        assert self._lut is not None
+        return self._lut
 
     def factorise(self) -> None:
         """Factorise (I − A) once; raise :class:`SingularSystemError` on a zero pivot."""
-        M = self.leontief_matrix()
-        lu, piv = sla.lu_factor(M, overwrite_a=True, check_finite=False)
-        d = np.abs(np.diagonal(lu))
+        lut, piv = sla.lu_factor(self._leontief_matrix_t(), overwrite_a=True,
+                                 check_finite=False)
+        d = np.abs(np.diagonal(lut))
         if not np.all(np.isfinite(d)) or d.min() <= np.finfo(float).eps * self.n:
             k = int(np.argmin(np.where(np.isfinite(d), d, -1.0)))
             raise SingularSystemError(
                 f"(I − A) is singular: pivot {k} is {d[k]:.3g}", index=k
             )
-        self._lu = (lu, piv)
-        self._pivoted = bool(np.any(piv != np.arange(self.n)))
+        self._lut = (lut, piv)
+        self._pivoted_t = bool(np.any(piv != np.arange(self.n)))
+        self._lu = None
 
     @property
     def pivoted(self) -> bool:
-        """True if partial pivoting swapped rows (then diagonal-block shortcuts do not apply)."""
-        self.lu  # noqa: B018 - factorise on first use
-        return self._pivoted
+        """True if partial pivoting swapped rows (then diagonal-block shortcuts do not apply).
+
+        That is, if neither (I − A)' nor (I − A) could be factorised without row swaps.
+        """
+        self._factors()
+        return self._pivoted_t and bool(np.any(self.lu[1] != np.arange(self.n)))
 
     # -- products with B = (I − A)^-1 ----------------------------------------------------------
 
     def solve(self, rhs: np.ndarray) -> np.ndarray:
         """Return B · rhs (one triangular solve pair per column)."""
-        return sla.lu_solve(self.lu, rhs, check_finite=False)
+        return sla.lu_solve(self._factors(), rhs, trans=1, check_finite=False)
 
     def solve_t(self, rhs: np.ndarray) -> np.ndarray:
         """Return B' · rhs, i.e. the rows rhs' B transposed."""
-        return sla.lu_solve(self.lu, rhs, trans=1, check_finite=False)
+        return sla.lu_solve(self._factors(), rhs, trans=0, check_finite=False)
 
     def solve_from(self, rhs: np.ndarray, first: np.ndarray, trans: bool = False) -> np.ndarray:
         """Return B · rhs (B' · rhs with ``trans``) for a right-hand side with leading zeros.
@@ -213,9 +285,9 @@ class IOSystem:
         Column j of ``rhs`` must be zero above row ``first[j]``, with ``first`` nondecreasing
         (e.g. :func:`block_columns`: column s starts at row s·N). The forward substitution
         then skips those rows: for G block columns it costs about a third of a full one, so
-        the whole solve about two thirds of :meth:`solve`'s. Falls back to :meth:`solve` when
-        the LU swapped rows (for ``trans`` the swaps come last and do not matter, but the
-        fallback keeps one code path for both).
+        the whole solve about two thirds of :meth:`solve`'s. With (I − A)' = P L' U', B·rhs
+        solves U'' first and B'·rhs solves L' first. Falls back to :meth:`solve` /
+        :meth:`solve_t` when the LU swapped rows.
 
         Parameters
         ----------
@@ -234,15 +306,15 @@ class IOSystem:
             raise ValueError("rhs must be n × k with one first row per column")
         if np.any(np.diff(first) < 0):
             raise ValueError("first must be nondecreasing")
-        if self.pivoted or not len(first):
+        lut = self._factors()[0]
+        if self._pivoted_t or not len(first):
             return self.solve_t(rhs) if trans else self.solve(rhs)
-        lu = self.lu[0]
         X = np.array(rhs, order="F", copy=True)
-        _forward_from(lu, X, first, upper=trans)
-        if trans:  # then L' w = y
-            X, info = sla.lapack.dtrtrs(lu, X, lower=1, trans=1, unitdiag=1, overwrite_b=1)
-        else:  # then U z = y
-            X, info = sla.lapack.dtrtrs(lu, X, lower=0, trans=0, unitdiag=0, overwrite_b=1)
+        _forward_from(lut, X, first, upper=not trans)
+        if trans:  # (I − A)' x = L' U' x = rhs: then U' z = y
+            X, info = sla.lapack.dtrtrs(lut, X, lower=0, trans=0, unitdiag=0, overwrite_b=1)
+        else:  # (I − A) x = U'' L'' x = rhs: then L'' w = y
+            X, info = sla.lapack.dtrtrs(lut, X, lower=1, trans=1, unitdiag=1, overwrite_b=1)
         if info:
             raise SingularSystemError(f"triangular solve failed (info {info})")
         return X
@@ -326,40 +398,30 @@ class IOSystem:
     def diagonal_blocks(self) -> np.ndarray:
         """B^{rr} for every country, shape (G, N, N), without forming B.
 
-        With no row interchanges in the LU (I − A = L U; guaranteed for non-negative A with
-        column sums < 1, which makes I − A column diagonally dominant), B = U⁻¹ L⁻¹ with both
-        factors triangular, so
+        With an LU without row interchanges, M = L U (guaranteed for (I − A) when A is
+        non-negative with column sums < 1, which makes it column diagonally dominant),
+        M⁻¹ = U⁻¹ L⁻¹ with both factors triangular, so
 
-            B^{rr} = Σ_{k ≥ r} (U⁻¹)^{rk} (L⁻¹)^{kr}
+            (M⁻¹)^{rr} = Σ_{k ≥ r} (U⁻¹)^{rk} (L⁻¹)^{kr}
 
         (block row r of U⁻¹ and block column r of L⁻¹ vanish before block r). Both triangular
         inverses are formed in place in one copy of the LU factors (LAPACK ``trtri``, n³/3
-        flops each: about one LU in all, at BLAS-3 speed and without copying trailing
-        submatrices), then each block is a product N × (n − rN) by (n − rN) × N. Peak memory:
-        the factors and that copy. With pivoting, fall back to the blocks of the dense inverse.
+        flops each: about one LU in all, at BLAS-3 speed), then each block is a product
+        N × (n − rN) by (n − rN) × N. Applied to the factors of (I − A)', this gives the
+        blocks of B' (transposed back); if that LU swapped rows, to those of (I − A) (one more
+        LU); if both swapped rows, the blocks of the dense inverse. Peak memory: the factors
+        and one copy.
         """
-        G, N, n = self.G, self.N, self.n
-        if self.pivoted:
-            B = self.leontief_inverse().reshape(G, N, G, N)
-            idx = np.arange(G)
-            return np.ascontiguousarray(B[idx, :, idx, :])
-        W = np.array(self.lu[0], order="F", copy=True)
-        # L⁻¹ in the strict lower triangle (unit diagonal implied), then U⁻¹ in the upper one.
-        W, info = sla.lapack.dtrtri(W, lower=1, unitdiag=1, overwrite_c=1)
-        if not info:
-            W, info = sla.lapack.dtrtri(W, lower=0, unitdiag=0, overwrite_c=1)
-        if info:
-            raise SingularSystemError(f"triangular inverse failed (info {info})")
-        out = np.empty((G, N, N))
-        unit = np.eye(N, dtype=bool)
-        for r in range(G):
-            a, b = r * N, (r + 1) * N
-            D = W[a:b, a:b]
-            linv = np.where(unit, 1.0, np.tril(D, -1))
-            np.matmul(np.triu(D), linv, out=out[r])
-            if b < n:
-                out[r] += W[a:b, b:] @ W[b:, a:b]
-        return out
+        G, N = self.G, self.N
+        lut = self._factors()[0]
+        if not self._pivoted_t:
+            return np.ascontiguousarray(_inverse_diagonal_blocks(lut, G, N).transpose(0, 2, 1))
+        lu, piv = self.lu
+        if not np.any(piv != np.arange(self.n)):
+            return _inverse_diagonal_blocks(lu, G, N)
+        B = self.leontief_inverse().reshape(G, N, G, N)
+        idx = np.arange(G)
+        return np.ascontiguousarray(B[idx, :, idx, :])
 
     # -- value-added flows (METHODS.md §2) -----------------------------------------------------
 

@@ -64,3 +64,26 @@ def test_hpc_profile_renders_a_job_script_with_single_threaded_workers(name):
         prof["walltime"] in script
     if kind == "pbs":
         assert f"ncpus={prof['cores']}" in script
+
+
+@pytest.mark.parametrize(("name", "cls"), [("slurm.yaml", "SLURMCluster"),
+                                           ("pbs.yaml", "PBSCluster")])
+def test_runner_starts_the_matching_jobqueue_cluster(name, cls, monkeypatch):
+    """``--cluster cluster/pbs.yaml`` reaches PBSCluster with the profile's arguments."""
+    dask_jobqueue = pytest.importorskip("dask_jobqueue")
+    from brgvc.runner.cluster import open_executor
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake(**kwargs):
+        seen.update(kwargs)
+        raise Stop
+
+    monkeypatch.setattr(dask_jobqueue, cls, fake)
+    with pytest.raises(Stop):
+        open_executor(str(ROOT / "cluster" / name))
+    assert seen["cores"] == 8 and seen["processes"] == 8 and seen["memory"] == "32GB"
+    assert seen["walltime"] == "02:00:00"

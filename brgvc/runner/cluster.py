@@ -10,7 +10,7 @@ A cluster profile says *where* (never *what*)::
     kind: address
     address: tcp://10.0.0.5:8786
 
-    kind: slurm            # needs the optional dask-jobqueue
+    kind: slurm            # or pbs; both need the optional dask-jobqueue
     jobs: 4
     cores: 8               # one single-threaded worker process per core
     memory: 32GB
@@ -39,7 +39,7 @@ from brgvc.runner.store import RunnerError
 
 __all__ = ["Executor", "cores", "load_profile", "open_executor"]
 
-PROFILE_KINDS = ("local", "address", "slurm", "sync")
+PROFILE_KINDS = ("local", "address", "slurm", "pbs", "sync")
 
 
 def cores() -> int:
@@ -195,13 +195,17 @@ def _address(address: str, timeout: str = "30s") -> DistributedExecutor:
     return DistributedExecutor(client, [client], f"scheduler {address}")
 
 
-def _slurm(prof: dict[str, Any], where: str) -> DistributedExecutor:
+def _jobqueue(kind: str, prof: dict[str, Any], where: str) -> DistributedExecutor:
+    """A dask-jobqueue cluster (SLURM or PBS) scaled to ``jobs`` batch jobs."""
     try:
-        from dask_jobqueue import SLURMCluster
+        if kind == "pbs":
+            from dask_jobqueue import PBSCluster as JobQueueCluster
+        else:
+            from dask_jobqueue import SLURMCluster as JobQueueCluster
     except ImportError:
         raise RunnerError(
-            f"{where}: SLURM profiles need the optional dask-jobqueue package "
-            "(pip install dask-jobqueue)"
+            f"{where}: {kind.upper()} profiles need the optional dask-jobqueue package "
+            "(pip install 'brgvc[hpc]')"
         ) from None
     from distributed import Client
 
@@ -212,15 +216,18 @@ def _slurm(prof: dict[str, Any], where: str) -> DistributedExecutor:
         "memory": prof.get("memory", "4GB"),
         "walltime": prof.get("walltime", "01:00:00"),
     }
-    for key in ("queue", "account", "job_extra_directives", "job_script_prologue",
-                "interface", "local_directory", "log_directory", "python"):
+    keys = ["queue", "account", "job_extra_directives", "job_script_prologue", "interface",
+            "local_directory", "log_directory", "python"]
+    if kind == "pbs":
+        keys.append("resource_spec")
+    for key in keys:
         if prof.get(key) is not None:
             kwargs[key] = prof[key]
-    cluster = SLURMCluster(**kwargs)
+    cluster = JobQueueCluster(**kwargs)
     cluster.scale(jobs=int(prof.get("jobs", 1)))
     client = Client(cluster, set_as_default=False)
     return DistributedExecutor(client, [client, cluster],
-                               f"SLURM {prof.get('jobs', 1)} jobs × {cores_per_job} cores")
+                               f"{kind.upper()} {prof.get('jobs', 1)} jobs × {cores_per_job} cores")
 
 
 def open_executor(cluster: Any = "local") -> Executor:
@@ -267,7 +274,7 @@ def open_executor(cluster: Any = "local") -> Executor:
             if "address" not in prof:
                 raise RunnerError(f"{path}: kind 'address' needs an address")
             return _address(str(prof["address"]), str(prof.get("timeout", "30s")))
-        return _slurm(prof, str(path))
+        return _jobqueue(kind, prof, str(path))
     raise RunnerError(
         f"unknown cluster {name!r}: use local, sync, a tcp:// address or a profile YAML"
     )

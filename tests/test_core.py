@@ -303,3 +303,36 @@ def test_transposed_lu_with_row_swaps_falls_back():
     np.testing.assert_allclose(s.solve_from(rhs, idx * N, trans=True), s.solve_t(rhs),
                                rtol=0, atol=1e-15)
     np.testing.assert_array_equal(s.lu[1], np.arange(s.n))
+
+
+def test_blas_views_match_numpy():
+    # brgvc.core._blas runs GEMM/TRSM on strided views (no copies) through SciPy's BLAS.
+    from brgvc.core import _blas
+
+    rng = np.random.default_rng(3)
+    F = np.asfortranarray(rng.random((60, 60)))
+    C = np.ascontiguousarray(rng.random((60, 60)))
+    for Cb in (F, C):
+        for Ab in (F, C):
+            for m, k, n in ((10, 7, 5), (1, 3, 4), (5, 1, 1), (20, 9, 1)):
+                out = Cb.copy(order="K")
+                A, B = Ab[3:3 + m, 5:5 + k], Ab[7:7 + k, 2:2 + n].T.T
+                ref = 0.5 * out[11:11 + m, 13:13 + n] - 2.0 * (A @ B)
+                _blas.gemm(out[11:11 + m, 13:13 + n], A, B, alpha=-2.0, beta=0.5)
+                np.testing.assert_allclose(out[11:11 + m, 13:13 + n], ref, rtol=1e-13)
+                untouched = np.ones(out.shape, dtype=bool)
+                untouched[11:11 + m, 13:13 + n] = False
+                np.testing.assert_array_equal(out[untouched], Cb[untouched])
+        for lower in (True, False):
+            for trans in (False, True):
+                for unit in (False, True):
+                    src = Cb.copy(order="K")
+                    src[10:30, 20:40] += 20 * np.eye(20)
+                    A = src[10:30, 20:40]
+                    T = np.tril(A) if lower else np.triu(A)
+                    if unit:
+                        T = T - np.diag(np.diag(T)) + np.eye(20)
+                    X = np.asfortranarray(rng.random((40, 40)))
+                    ref = np.linalg.solve(T.T if trans else T, X[5:25, 7:19])
+                    _blas.trsm(A, X[5:25, 7:19], lower=lower, trans=trans, unit=unit)
+                    np.testing.assert_allclose(X[5:25, 7:19], ref, rtol=1e-12)

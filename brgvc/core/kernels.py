@@ -18,6 +18,8 @@ import functools
 import numpy as np
 import scipy.linalg as sla
 
+from brgvc.core import _blas
+
 __all__ = [
     "IOSystem",
     "SingularSystemError",
@@ -96,21 +98,19 @@ def _forward_from(lu: np.ndarray, X: np.ndarray, first: np.ndarray, upper: bool)
     there, so each panel of rows only involves the columns that have started: the work is
     that of the trailing triangle of every column (a column starting at row f costs
     (n − f)² instead of n²). Right-looking: a small triangular solve on the panel, then one
-    product updates the rows below it.
+    product updates the rows below it; both on views of the factors, through SciPy's BLAS
+    (:mod:`brgvc.core._blas`).
     """
     n = lu.shape[0]
     p0 = int(first[0])
     while p0 < n:
         p1 = min(n, p0 + _PANEL)
         c1 = int(np.searchsorted(first, p1, side="left"))  # columns started before p1
-        D = lu[p0:p1, p0:p1]
-        if upper:
-            X[p0:p1, :c1] = sla.blas.dtrsm(1.0, D, X[p0:p1, :c1], lower=0, trans_a=1)
-        else:
-            X[p0:p1, :c1] = sla.blas.dtrsm(1.0, D, X[p0:p1, :c1], lower=1, diag=1)
+        Xp = X[p0:p1, :c1]
+        _blas.trsm(lu[p0:p1, p0:p1], Xp, lower=not upper, trans=upper, unit=not upper)
         if p1 < n:
             T = lu[p0:p1, p1:].T if upper else lu[p1:, p0:p1]
-            X[p1:, :c1] -= T @ X[p0:p1, :c1]
+            _blas.gemm(X[p1:, :c1], T, Xp, alpha=-1.0, beta=1.0)
         p0 = p1
 
 
@@ -140,16 +140,19 @@ def _inverse_diagonal_blocks(lu: np.ndarray, G: int, N: int) -> np.ndarray:
         W, info = sla.lapack.dtrtri(W, lower=0, unitdiag=0, overwrite_c=1)
     if info:
         raise SingularSystemError(f"triangular inverse failed (info {info})")
-    out = np.empty((G, N, N))
-    unit = np.eye(N, dtype=bool)
+    idx = np.arange(G)
+    D = W.T.reshape(G, N, G, N)[idx, :, idx, :].transpose(0, 2, 1)  # D[r] = W^{rr}
+    uinv = np.triu(D)
+    linv = np.tril(D, -1)
+    linv[:, np.arange(N), np.arange(N)] = 1.0
+    out = np.empty((N, N, G), order="F")  # block r in out[:, :, r], Fortran-ordered
     for r in range(G):
         a, b = r * N, (r + 1) * N
-        D = W[a:b, a:b]
-        linv = np.where(unit, 1.0, np.tril(D, -1))
-        np.matmul(np.triu(D), linv, out=out[r])
+        # (U⁻¹)^{rr} (L⁻¹)^{rr} + (U⁻¹)^{r,>r} (L⁻¹)^{>r,r}, all through SciPy's BLAS
+        _blas.gemm(out[:, :, r], uinv[r], linv[r], beta=0.0)
         if b < n:
-            out[r] += W[a:b, b:] @ W[b:, a:b]
-    return out
+            _blas.gemm(out[:, :, r], W[a:b, b:], W[b:, a:b])
+    return np.ascontiguousarray(out.transpose(2, 0, 1))
 
 
 class IOSystem:

@@ -144,19 +144,25 @@ def wwz_terms(system: IOSystem) -> np.ndarray:
     byf_rs = b.b_yf.transpose(2, 0, 1)  # B^{rs} Σ_{t≠s} Y^{st}
     c_rs = bd_y.transpose(2, 0, 1)  # B^{rr} Y^{rs}
 
-    w = np.empty((G, G, N, 11))
-    w[..., 0] = cd[None]  # 2
-    w[..., 1] = bydom[None] - cd[None] - bydiag_rs  # 3
-    w[..., 2] = crow[None] - cd[None] - c_rs  # 4
-    w[..., 4] = c_rs  # 6
-    w[..., 5] = by_rs - c_rs - bydiag_rs  # 7
-    w[..., 6] = bydiag_rs  # 8
-    w[..., 7] = byf_rs  # 9
-    w[..., 3] = x_r[None] - crow[None] - bydiag_rs - byf_rs - w[..., 1] - w[..., 5]  # 5
-    w[..., 8] = system.x.reshape(G, N)[None]  # X^r for 10
-    w[..., 9] = b.ly[None]  # L^{rr} Y^{rr} for 12, 15
-    w[..., 10] = b.le[None]  # L^{rr} E^{r*} for 13, 16
-    aw = b.a_pair_dot(w)  # A^{sr} w, (s, r, N, 11)
+    # The 11 vectors that A^{sr} multiplies, one (G_s, G_r, N) array each (w[k] for term 2..9,
+    # then X^r for 10, L^{rr} Y^{rr} for 12 and 15, L^{rr} E^{r*} for 13 and 16).
+    w = np.empty((11, G, G, N))
+    w[0] = cd[None]  # 2
+    np.subtract((bydom - cd)[None], bydiag_rs, out=w[1])  # 3
+    np.subtract((crow - cd)[None], c_rs, out=w[2])  # 4
+    w[4] = c_rs  # 6
+    np.subtract(by_rs, c_rs, out=w[5])  # 7
+    w[5] -= bydiag_rs
+    w[6] = bydiag_rs  # 8
+    w[7] = byf_rs  # 9
+    np.subtract((x_r - crow)[None], bydiag_rs, out=w[3])  # 5
+    w[3] -= byf_rs
+    w[3] -= w[1]
+    w[3] -= w[5]
+    w[8] = system.x.reshape(G, N)[None]  # X^r for 10
+    w[9] = b.ly[None]  # L^{rr} Y^{rr} for 12, 15
+    w[10] = b.le[None]  # L^{rr} E^{r*} for 13, 16
+    aw = b.a_pair_dot_k(w, overwrite=True)  # A^{sr} w, (s, r, 11, N)
     del w
 
     vb_rs = vb3.transpose(1, 0, 2)  # V^r B^{rs} at [s, r]
@@ -165,12 +171,12 @@ def wwz_terms(system: IOSystem) -> np.ndarray:
     out = np.empty((16, G, G, N))
     np.multiply(vbss[:, None, :], y, out=out[0])
     for k in range(8):
-        np.multiply(vl[:, None, :], aw[..., k], out=out[k + 1])
-    np.multiply((vbss - vl)[:, None, :], aw[..., 8], out=out[9])
+        np.multiply(vl[:, None, :], aw[:, :, k], out=out[k + 1])
+    np.multiply((vbss - vl)[:, None, :], aw[:, :, 8], out=out[9])
     for k, pre in ((10, vb_rs), (13, ova)):
         np.multiply(pre, y, out=out[k])
-        np.multiply(pre, aw[..., 9], out=out[k + 1])
-        np.multiply(pre, aw[..., 10], out=out[k + 2])
+        np.multiply(pre, aw[:, :, 9], out=out[k + 1])
+        np.multiply(pre, aw[:, :, 10], out=out[k + 2])
     out[:, idx, idx, :] = 0.0
     return out.transpose(0, 1, 3, 2)
 

@@ -382,12 +382,13 @@ class IOSystem:
         M = self._domestic_blocks()
         return self._local_solve(M, np.broadcast_to(np.eye(self.N), M.shape))
 
-    def local_solve(self, W: np.ndarray) -> np.ndarray:
-        """L^{ss} W^s for every country without the local inverses.
+    def local_solve(self, W: np.ndarray, trans: bool = False) -> np.ndarray:
+        """L^{ss} W^s (or (L^{ss})' W^s) for every country without the local inverses.
 
         Parameters
         ----------
         W : ndarray (G, N, k)
+        trans : bool
 
         Returns
         -------
@@ -395,7 +396,8 @@ class IOSystem:
             G small LU solves (cheaper than forming :attr:`local_inverses` when only a few
             vectors are needed). Raises :class:`SingularSystemError` like the inverses.
         """
-        return self._local_solve(self._domestic_blocks(), W)
+        M = self._domestic_blocks()
+        return self._local_solve(np.swapaxes(M, 1, 2) if trans else M, W)
 
     @functools.cached_property
     def diagonal_blocks(self) -> np.ndarray:

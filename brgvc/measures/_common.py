@@ -183,8 +183,8 @@ class Blocks:
 
     @property
     def vl(self) -> np.ndarray:
-        """V^s L^{ss}, shape (G, N)."""
-        return self._get("vl", lambda: np.einsum("sj,sjk->sk", self.v3, self.local))
+        """V^s L^{ss}, shape (G, N): G small transposed solves, not from the local inverses."""
+        return self._get("vl", lambda: self.s.local_solve(self.v3[..., None], trans=True)[..., 0])
 
     def _ly_le(self) -> np.ndarray:
         return self.s.local_solve(np.stack([self.ydom, self.e_total], axis=-1))

@@ -436,7 +436,9 @@ class IOSystem:
 
     def vby_country(self) -> np.ndarray:
         """S V̂BY (G × G): Johnson–Noguera value-added flows, source × absorbing country."""
-        return self.vb_country @ self.Yd
+        out = np.empty((self.G, self.G))
+        _blas.gemm(out, self.vb_country, self.Yd, beta=0.0)  # SciPy's BLAS (see _blas)
+        return out
 
     def vbe_export_sector(self) -> np.ndarray:
         """S V̂BÊ (G × n): value added of country t in the gross exports of (s, j)."""

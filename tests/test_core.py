@@ -289,20 +289,22 @@ def test_lu_property_factors_i_minus_a(wiod2011):
 
 
 def test_transposed_lu_with_row_swaps_falls_back():
-    # WIOD 2008: the LU of (I − A)' swaps a row, the LU of (I − A) does not. Diagonal blocks
-    # then come from the latter; block solves fall back to the plain ones.
+    # WIOD 2008: the LU of (I − A)' swaps a row, the LU of (I − A) does not: the system then
+    # factorises I − A (accurate entry by entry for an M-matrix) and every shortcut applies.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ZeroOutputWarning)
         s = YearSystem.from_cube(open_dataset("wiod2013", years=[2008]), 2008).system
-    assert s._pivoted_t and not s.pivoted
+    assert not s._of_t and not s.pivoted
     G, N = s.G, s.N
     B = s.leontief_inverse().reshape(G, N, G, N)
     idx = np.arange(G)
     np.testing.assert_allclose(s.diagonal_blocks, B[idx, :, idx, :], rtol=0, atol=1e-13)
     rhs = block_columns(s.v, G, N)
-    np.testing.assert_allclose(s.solve_from(rhs, idx * N, trans=True), s.solve_t(rhs),
-                               rtol=0, atol=1e-15)
-    np.testing.assert_array_equal(s.lu[1], np.arange(s.n))
+    for trans in (False, True):
+        ref = s.solve_t(rhs) if trans else s.solve(rhs)
+        np.testing.assert_allclose(s.solve_from(rhs, idx * N, trans=trans), ref, rtol=1e-13,
+                                   atol=1e-13 * np.abs(ref).max())
+    assert s.lu is s._factors()
 
 
 def test_blas_views_match_numpy():

@@ -173,10 +173,11 @@ class IOSystem:
     A is never stored: A·w = Z·(w / x), and (I − A) is built once for the factorisation.
 
     LAPACK sees a C-ordered (I − A) as its transpose, so :meth:`factorise` factorises
-    (I − A)' = P L' U' in place (building a Fortran-ordered I − A from the C-ordered Z would
+    (I − A)' = L' U' in place (building a Fortran-ordered I − A from the C-ordered Z would
     cost a transposing copy, ~10 % of the LU): B·w and B'·w are the transposed and plain
     solves with those factors. The factors of (I − A) itself (:attr:`lu`) are derived from
-    them when asked for.
+    them when asked for. Only if partial pivoting swaps rows of (I − A)' is I − A factorised
+    as before.
     """
 
     def __init__(
@@ -203,8 +204,10 @@ class IOSystem:
         self.xinv = np.zeros(n)
         np.divide(1.0, self.x, out=self.xinv, where=positive)
         self.v = self.va * self.xinv
-        self._lut: tuple[np.ndarray, np.ndarray] | None = None  # LU of (I − A)'
-        self._pivoted_t = False  # whether that LU swapped rows
+        # The factors in use: of (I − A)' (``_of_t``) or, if that LU swapped rows, of I − A.
+        self._fac: tuple[np.ndarray, np.ndarray] | None = None
+        self._of_t = True
+        self._pivoted = False  # whether the factors in use swapped rows
         self._lu: tuple[np.ndarray, np.ndarray] | None = None  # LU of (I − A), on request
 
     # -- factorisation ------------------------------------------------------------------------
@@ -225,58 +228,70 @@ class IOSystem:
     def lu(self) -> tuple[np.ndarray, np.ndarray]:
         """The LU factors of (I − A) (``scipy.linalg.lu_factor`` format), computed on first use.
 
-        Derived in O(n²) from the factorisation of (I − A)' when that swapped no rows (then
-        they are the factors of (I − A) without row swaps); otherwise (I − A) is factorised.
+        When the system factorised (I − A)' without row swaps, these are derived from that in
+        O(n²) (the factors of (I − A) without row swaps).
         """
         if self._lu is None:
-            lut, pivt = self._factors()
-            if not self._pivoted_t:
-                self._lu = (_factors_of_transpose(lut), np.arange(self.n, dtype=pivt.dtype))
+            fac = self._factors()
+            if self._of_t:
+                self._lu = (_factors_of_transpose(fac[0]),
+                            np.arange(self.n, dtype=fac[1].dtype))
             else:
-                lu, piv = sla.lu_factor(self.leontief_matrix(), overwrite_a=True,
-                                        check_finite=False)
-                self._lu = (lu, piv)
+                self._lu = fac
         return self._lu
 
     def _factors(self) -> tuple[np.ndarray, np.ndarray]:
-        """The LU factors of (I − A)', computed on first use."""
-        if self._lut is None:
+        """The factors in use (of (I − A)' if ``_of_t``, else of I − A), on first use."""
+        if self._fac is None:
             self.factorise()
-        assert self._lut is not None
-        return self._lut
+        assert self._fac is not None
+        return self._fac
 
-    def factorise(self) -> None:
-        """Factorise (I − A) once; raise :class:`SingularSystemError` on a zero pivot."""
-        lut, piv = sla.lu_factor(self._leontief_matrix_t(), overwrite_a=True,
-                                 check_finite=False)
-        d = np.abs(np.diagonal(lut))
+    def _checked_lu(self, M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lu, piv = sla.lu_factor(M, overwrite_a=True, check_finite=False)
+        d = np.abs(np.diagonal(lu))
         if not np.all(np.isfinite(d)) or d.min() <= np.finfo(float).eps * self.n:
             k = int(np.argmin(np.where(np.isfinite(d), d, -1.0)))
             raise SingularSystemError(
                 f"(I − A) is singular: pivot {k} is {d[k]:.3g}", index=k
             )
-        self._lut = (lut, piv)
-        self._pivoted_t = bool(np.any(piv != np.arange(self.n)))
+        return lu, piv
+
+    def factorise(self) -> None:
+        """Factorise (I − A) once; raise :class:`SingularSystemError` on a zero pivot.
+
+        LAPACK factorises (I − A)' in place (see the class notes). If partial pivoting swaps
+        rows there (I − A not row diagonally dominant; WIOD 2008 has one such row), I − A
+        itself is factorised instead (one more LU): for an M-matrix, elimination without row
+        swaps is accurate entry by entry, the swapped factors of the transpose are not (1e-11
+        relative errors seen in B·Y).
+        """
+        lu, piv = self._checked_lu(self._leontief_matrix_t())
+        self._of_t = True
+        if np.any(piv != np.arange(self.n)):
+            del lu
+            lu, piv = self._checked_lu(self.leontief_matrix())
+            self._of_t = False
+        self._fac = (lu, piv)
+        self._pivoted = bool(np.any(piv != np.arange(self.n)))
         self._lu = None
 
     @property
     def pivoted(self) -> bool:
-        """True if partial pivoting swapped rows (then diagonal-block shortcuts do not apply).
-
-        That is, if neither (I − A)' nor (I − A) could be factorised without row swaps.
-        """
+        """True if partial pivoting swapped rows (then diagonal-block shortcuts do not apply)."""
         self._factors()
-        return self._pivoted_t and bool(np.any(self.lu[1] != np.arange(self.n)))
+        return self._pivoted
 
     # -- products with B = (I − A)^-1 ----------------------------------------------------------
 
     def solve(self, rhs: np.ndarray) -> np.ndarray:
         """Return B · rhs (one triangular solve pair per column)."""
-        return sla.lu_solve(self._factors(), rhs, trans=1, check_finite=False)
+        return sla.lu_solve(self._factors(), rhs, trans=int(self._of_t), check_finite=False)
 
     def solve_t(self, rhs: np.ndarray) -> np.ndarray:
         """Return B' · rhs, i.e. the rows rhs' B transposed."""
-        return sla.lu_solve(self._factors(), rhs, trans=0, check_finite=False)
+        return sla.lu_solve(self._factors(), rhs, trans=int(not self._of_t),
+                            check_finite=False)
 
     def solve_from(self, rhs: np.ndarray, first: np.ndarray, trans: bool = False) -> np.ndarray:
         """Return B · rhs (B' · rhs with ``trans``) for a right-hand side with leading zeros.
@@ -284,9 +299,9 @@ class IOSystem:
         Column j of ``rhs`` must be zero above row ``first[j]``, with ``first`` nondecreasing
         (e.g. :func:`block_columns`: column s starts at row s·N). The forward substitution
         then skips those rows: for G block columns it costs about a third of a full one, so
-        the whole solve about two thirds of :meth:`solve`'s. With (I − A)' = P L' U', B·rhs
-        solves U'' first and B'·rhs solves L' first. Falls back to :meth:`solve` /
-        :meth:`solve_t` when the LU swapped rows.
+        the whole solve about two thirds of :meth:`solve`'s. (With I − A = L U, B·rhs solves
+        with L first, B'·rhs with U'; with (I − A)' = L' U', the other way round.) Falls back
+        to :meth:`solve` / :meth:`solve_t` when the LU swapped rows.
 
         Parameters
         ----------
@@ -305,15 +320,16 @@ class IOSystem:
             raise ValueError("rhs must be n × k with one first row per column")
         if np.any(np.diff(first) < 0):
             raise ValueError("first must be nondecreasing")
-        lut = self._factors()[0]
-        if self._pivoted_t or not len(first):
+        lu = self._factors()[0]
+        if self._pivoted or not len(first):
             return self.solve_t(rhs) if trans else self.solve(rhs)
         X = np.array(rhs, order="F", copy=True)
-        _forward_from(lut, X, first, upper=not trans)
-        if trans:  # (I − A)' x = L' U' x = rhs: then U' z = y
-            X, info = sla.lapack.dtrtrs(lut, X, lower=0, trans=0, unitdiag=0, overwrite_b=1)
-        else:  # (I − A) x = U'' L'' x = rhs: then L'' w = y
-            X, info = sla.lapack.dtrtrs(lut, X, lower=1, trans=1, unitdiag=1, overwrite_b=1)
+        upper = bool(trans) != self._of_t  # forward substitution with U' (else with L)
+        _forward_from(lu, X, first, upper=upper)
+        if upper:  # then L' w = y
+            X, info = sla.lapack.dtrtrs(lu, X, lower=1, trans=1, unitdiag=1, overwrite_b=1)
+        else:  # then U z = y
+            X, info = sla.lapack.dtrtrs(lu, X, lower=0, trans=0, unitdiag=0, overwrite_b=1)
         if info:
             raise SingularSystemError(f"triangular solve failed (info {info})")
         return X
@@ -406,16 +422,14 @@ class IOSystem:
         factor. So each group of blocks needs two triangular solves on a trailing submatrix
         only (about one more LU of work in all), done in place on views of the factors
         (:mod:`brgvc.core._blas`; no copies, no n × n temporary). Applied to the factors of
-        (I − A)', this gives the blocks of B' (transposed back); if that LU swapped rows, to
-        those of (I − A) (one more LU); if both swapped rows, the blocks of the dense inverse.
+        (I − A)', this gives the blocks of B' (transposed back). With row swaps, the blocks of
+        the dense inverse.
         """
         G, N = self.G, self.N
-        lut = self._factors()[0]
-        if not self._pivoted_t:
-            return np.ascontiguousarray(_inverse_diagonal_blocks(lut, G, N).transpose(0, 2, 1))
-        lu, piv = self.lu
-        if not np.any(piv != np.arange(self.n)):
-            return _inverse_diagonal_blocks(lu, G, N)
+        lu = self._factors()[0]
+        if not self._pivoted:
+            blocks = _inverse_diagonal_blocks(lu, G, N)
+            return np.ascontiguousarray(blocks.transpose(0, 2, 1)) if self._of_t else blocks
         B = self.leontief_inverse().reshape(G, N, G, N)
         idx = np.arange(G)
         return np.ascontiguousarray(B[idx, :, idx, :])

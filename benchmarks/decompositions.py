@@ -145,6 +145,7 @@ def main() -> None:
               f"{np.median(ratios[name]):7.2f} {tgt}")
     print("x LU: ratio of medians; x LU min: ratio of the fastest runs (least disturbed by other "
           "load); paired: median of per-repetition ratios")
+    print(f"load average at the end {os.getloadavg()[0]:.2f} (2 cores: compare runs at low load)")
 
     # Peak memory of WWZ from a fresh system (the LU factors included; inputs excluded).
     s = fresh()

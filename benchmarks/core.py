@@ -11,7 +11,8 @@ it, with BLAS on one thread as inside a runner task: build the :class:`IOSystem`
 results and the runner's renaming). Not timed: generating the perturbed table (the runner's
 sampler) and writing to the store. Target: ≤ 1.3× one single-threaded LU.
 
-Timing: every repetition times the LU right before each method (same machine load), so the
+Timing: every repetition times the LU right before each method (same machine load; after a
+short pause, so that one method's idle BLAS threads do not slow the next), so the
 ``paired`` column (median of the per-repetition ratios) is robust to other processes on the
 machine; ``x LU`` is the ratio of the medians. The load average is printed: compare ratios
 only, and only between runs at low load.
@@ -60,6 +61,9 @@ def paired(methods: dict[str, Callable[[], object]], lu: Callable[[], object],
     lus: list[float] = []
     for _ in range(repeat):
         for name, f in methods.items():
+            # Let idle BLAS workers of the previous call go to sleep: numpy's and SciPy's
+            # OpenBLAS pools spin for ~0.1 s after a call and slow down the other's next one.
+            time.sleep(0.15)
             t = time.perf_counter()
             lu()
             t_lu = time.perf_counter() - t

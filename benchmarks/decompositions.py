@@ -118,11 +118,15 @@ def main() -> None:
     for f in methods.values():  # warm-up (imports, BLAS thread start)
         f(fresh())
     for _ in range(args.repeat):
+        time.sleep(0.1)
         t = time.perf_counter()
         lu(None)
         t_lu = time.perf_counter() - t
         for name, f in methods.items():
             s = fresh()
+            # Let the previous call's idle BLAS workers go to sleep (numpy's and SciPy's
+            # OpenBLAS pools spin for ~0.1 s after a call and slow down the other's next one).
+            time.sleep(0.1)
             t = time.perf_counter()
             r = f(s)
             dt = time.perf_counter() - t

@@ -104,6 +104,7 @@ def run(n: int, repeat: int, seed: int, methods: dict) -> dict:
     ratios = {k: [] for k in todo}
     for _ in range(repeat):
         for name, f in todo.items():
+            time.sleep(0.1)  # let idle BLAS workers of the previous call go to sleep
             t = time.perf_counter()
             lu()
             t_lu = time.perf_counter() - t

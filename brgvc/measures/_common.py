@@ -241,14 +241,16 @@ class Blocks:
             w = w[None]
         return np.matmul(z_pairs, w * self.s.xinv.reshape(1, G, N, 1))
 
-    def a_pair_dot_k(self, w: np.ndarray, overwrite: bool = False) -> np.ndarray:
+    def a_pair_dot_k(self, w: np.ndarray, overwrite: bool = False,
+                     exporters: slice | None = None) -> np.ndarray:
         """A^{sr} w_k^{sr} for every pair and k, vector-index-major.
 
         As :meth:`a_pair_dot` for ``w`` of shape ``(k, G_s, G_r, N)``, returning
         ``(G_s, G_r, k, N)``: the k vectors of a pair are the rows of a k × N matrix times
         (Z^{sr})' (x̂^r)⁻¹, so that building the vectors and reading the products runs over
         contiguous N-vectors (about twice as fast as the (…, N, k) layout for WWZ).
-        ``overwrite`` lets it scale ``w`` in place.
+        ``overwrite`` lets it scale ``w`` in place; ``exporters`` (a slice of s) restricts
+        the pairs to those exporters, ``w`` then having that many rows on its axis 1.
         """
         G, N = self.G, self.N
         scale = self.s.xinv.reshape(1, 1, G, N)
@@ -257,6 +259,8 @@ class Blocks:
         else:
             w = w * scale
         z_pairs = self.s.Z.reshape(G, N, G, N).transpose(0, 2, 3, 1)  # [s, r, j, i]
+        if exporters is not None:
+            z_pairs = z_pairs[exporters]
         return np.matmul(w.transpose(1, 2, 0, 3), z_pairs)
 
     def a_diag(self) -> np.ndarray:

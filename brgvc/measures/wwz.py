@@ -144,39 +144,46 @@ def wwz_terms(system: IOSystem) -> np.ndarray:
     byf_rs = b.b_yf.transpose(2, 0, 1)  # B^{rs} Σ_{t≠s} Y^{st}
     c_rs = bd_y.transpose(2, 0, 1)  # B^{rr} Y^{rs}
 
-    # The 11 vectors that A^{sr} multiplies, one (G_s, G_r, N) array each (w[k] for term 2..9,
-    # then X^r for 10, L^{rr} Y^{rr} for 12 and 15, L^{rr} E^{r*} for 13 and 16).
-    w = np.empty((11, G, G, N))
-    w[0] = cd[None]  # 2
-    np.subtract((bydom - cd)[None], bydiag_rs, out=w[1])  # 3
-    np.subtract((crow - cd)[None], c_rs, out=w[2])  # 4
-    w[4] = c_rs  # 6
-    np.subtract(by_rs, c_rs, out=w[5])  # 7
-    w[5] -= bydiag_rs
-    w[6] = bydiag_rs  # 8
-    w[7] = byf_rs  # 9
-    np.subtract((x_r - crow)[None], bydiag_rs, out=w[3])  # 5
-    w[3] -= byf_rs
-    w[3] -= w[1]
-    w[3] -= w[5]
-    w[8] = system.x.reshape(G, N)[None]  # X^r for 10
-    w[9] = b.ly[None]  # L^{rr} Y^{rr} for 12, 15
-    w[10] = b.le[None]  # L^{rr} E^{r*} for 13, 16
-    aw = b.a_pair_dot_k(w, overwrite=True)  # A^{sr} w, (s, r, 11, N)
-    del w
-
     vb_rs = vb3.transpose(1, 0, 2)  # V^r B^{rs} at [s, r]
     ova = b.vb_total[:, None, :] - vbss[:, None, :] - vb_rs  # Σ_{t≠s,r} V^t B^{ts}
+    x3 = system.x.reshape(G, N)
 
     out = np.empty((16, G, G, N))
-    np.multiply(vbss[:, None, :], y, out=out[0])
-    for k in range(8):
-        np.multiply(vl[:, None, :], aw[:, :, k], out=out[k + 1])
-    np.multiply((vbss - vl)[:, None, :], aw[:, :, 8], out=out[9])
-    for k, pre in ((10, vb_rs), (13, ova)):
-        np.multiply(pre, y, out=out[k])
-        np.multiply(pre, aw[:, :, 9], out=out[k + 1])
-        np.multiply(pre, aw[:, :, 10], out=out[k + 2])
+    # By groups of exporters, so that the temporaries (11 vectors per pair and their products
+    # with A^{sr}) stay small: ~16 MB each, cache-friendly, instead of 2 × 11 G²N doubles.
+    step = max(1, min(G, (1 << 21) // (11 * G * N)))
+    for s0 in range(0, G, step):
+        e = slice(s0, min(G, s0 + step))
+        m = e.stop - s0
+        # The 11 vectors that A^{sr} multiplies, one (m, G_r, N) array each (w[k] for terms
+        # 2..9, then X^r for 10, L^{rr} Y^{rr} for 12 and 15, L^{rr} E^{r*} for 13 and 16).
+        w = np.empty((11, m, G, N))
+        w[0] = cd[None]  # 2
+        np.subtract((bydom - cd)[None], bydiag_rs[e], out=w[1])  # 3
+        np.subtract((crow - cd)[None], c_rs[e], out=w[2])  # 4
+        w[4] = c_rs[e]  # 6
+        np.subtract(by_rs[e], c_rs[e], out=w[5])  # 7
+        w[5] -= bydiag_rs[e]
+        w[6] = bydiag_rs[e]  # 8
+        w[7] = byf_rs[e]  # 9
+        np.subtract((x_r - crow)[None], bydiag_rs[e], out=w[3])  # 5
+        w[3] -= byf_rs[e]
+        w[3] -= w[1]
+        w[3] -= w[5]
+        w[8] = x3[None]  # X^r for 10
+        w[9] = b.ly[None]  # L^{rr} Y^{rr} for 12, 15
+        w[10] = b.le[None]  # L^{rr} E^{r*} for 13, 16
+        aw = b.a_pair_dot_k(w, overwrite=True, exporters=e)  # A^{sr} w, (m, r, 11, N)
+        del w
+        o = out[:, e]
+        np.multiply(vbss[e, None, :], y[e], out=o[0])
+        for k in range(8):
+            np.multiply(vl[e, None, :], aw[:, :, k], out=o[k + 1])
+        np.multiply((vbss - vl)[e, None, :], aw[:, :, 8], out=o[9])
+        for k, pre in ((10, vb_rs[e]), (13, ova[e])):
+            np.multiply(pre, y[e], out=o[k])
+            np.multiply(pre, aw[:, :, 9], out=o[k + 1])
+            np.multiply(pre, aw[:, :, 10], out=o[k + 2])
     out[:, idx, idx, :] = 0.0
     return out.transpose(0, 1, 3, 2)
 

@@ -133,22 +133,26 @@ def _inverse_diagonal_blocks(lu: np.ndarray, G: int, N: int) -> np.ndarray:
     """Diagonal N × N blocks of M⁻¹ from LU factors of M without row swaps (see
     :attr:`IOSystem.diagonal_blocks`)."""
     n = G * N
-    # Blocks per group: wider right-hand sides keep BLAS-3 busy, but every column of a group
-    # is solved from the group's first row. About 250-640 columns measured best (n / 10).
-    per = max(1, min(G, min(640, max(256, n // 10)) // N))
-    out = np.empty((G, N, N))
-    for g0 in range(0, G, per):
-        g1 = min(G, g0 + per)
-        c0, c1 = g0 * N, g1 * N
-        w = c1 - c0
-        X = np.zeros((n - c0, w), order="F")
-        X[np.arange(w), np.arange(w)] = 1.0
-        T = lu[c0:, c0:]  # trailing factors, a view (no copy)
-        _blas.trsm(T, X, lower=True, unit=True)  # L⁻¹ E: zero above row c0
-        _blas.trsm(T, X, lower=False)  # U⁻¹ (L⁻¹ E): its rows c0..c1 are what we need
-        for k in range(g1 - g0):
-            out[g0 + k] = X[k * N:(k + 1) * N, k * N:(k + 1) * N]
-    return out
+    W = np.array(lu, order="F", copy=True)
+    # L⁻¹ in the strict lower triangle (unit diagonal implied), then U⁻¹ in the upper one.
+    W, info = sla.lapack.dtrtri(W, lower=1, unitdiag=1, overwrite_c=1)
+    if not info:
+        W, info = sla.lapack.dtrtri(W, lower=0, unitdiag=0, overwrite_c=1)
+    if info:
+        raise SingularSystemError(f"triangular inverse failed (info {info})")
+    idx = np.arange(G)
+    D = W.T.reshape(G, N, G, N)[idx, :, idx, :].transpose(0, 2, 1)  # D[r] = W^{rr}
+    uinv = np.triu(D)
+    linv = np.tril(D, -1)
+    linv[:, np.arange(N), np.arange(N)] = 1.0
+    out = np.empty((N, N, G), order="F")  # block r in out[:, :, r], Fortran-ordered
+    for r in range(G):
+        a, b = r * N, (r + 1) * N
+        # (U⁻¹)^{rr} (L⁻¹)^{rr} + (U⁻¹)^{r,>r} (L⁻¹)^{>r,r}, all through SciPy's BLAS
+        _blas.gemm(out[:, :, r], uinv[r], linv[r], beta=0.0)
+        if b < n:
+            _blas.gemm(out[:, :, r], W[a:b, b:], W[b:, a:b])
+    return np.ascontiguousarray(out.transpose(2, 0, 1))
 
 
 class IOSystem:
@@ -416,14 +420,23 @@ class IOSystem:
         """B^{rr} for every country, shape (G, N, N), without forming B.
 
         With an LU without row interchanges, M = L U (guaranteed for (I − A) when A is
-        non-negative with column sums < 1, which makes it column diagonally dominant), the
-        unit columns of block r reach only rows from block r down in the forward solve with
-        L, and the rows of block r in the back solve with U depend only on the trailing
-        factor. So each group of blocks needs two triangular solves on a trailing submatrix
-        only (about one more LU of work in all), done in place on views of the factors
-        (:mod:`brgvc.core._blas`; no copies, no n × n temporary). Applied to the factors of
-        (I − A)', this gives the blocks of B' (transposed back). With row swaps, the blocks of
-        the dense inverse.
+        non-negative with column sums < 1, which makes it column diagonally dominant),
+        M⁻¹ = U⁻¹ L⁻¹ with both factors triangular, so
+
+            (M⁻¹)^{rr} = Σ_{k ≥ r} (U⁻¹)^{rk} (L⁻¹)^{kr}
+
+        (block row r of U⁻¹ and block column r of L⁻¹ vanish before block r). Both triangular
+        inverses are formed in place in one copy of the LU factors (LAPACK ``trtri``, n³/3
+        flops each: about one LU in all, at BLAS-3 speed), then each block is a product
+        N × (n − rN) by (n − rN) × N. Applied to the factors of (I − A)', this gives the
+        blocks of B' (transposed back). With row swaps, the blocks of the dense inverse.
+        Peak memory: the factors and one copy.
+
+        Measured against trailing triangular solves on views of the factors (groups of
+        ~n/10 columns, no copies): 1.12 vs 1.22x LU at n = 1435, 1.08 vs 1.22x at 2340,
+        0.86 vs 1.20x at 4940 (2 threads, quiet machine). The trailing solves need no n × n
+        copy and suffer much less when another process competes for the cores (OpenBLAS's
+        parallel trtri synchronises often), but are slower on a quiet machine.
         """
         G, N = self.G, self.N
         lu = self._factors()[0]

@@ -84,14 +84,12 @@ def kww_terms(system: IOSystem) -> np.ndarray:
     """
     b = blocks(system)
     G = b.G
-    idx = np.arange(G)
     off = ~np.eye(G, dtype=bool)
     vb3 = b.vb3  # (t, s, N): V^t B^{ts}
-    # V^s B^{sr} · Y^{ru} for every s, r, u: (G_s, G_r, G_u), batched over r
-    vby = np.matmul(vb3.transpose(1, 0, 2), b.yd3).transpose(1, 0, 2)
-    diag_r = vby[:, idx, idx]  # V^s B^{sr} Y^{rr}, (s, r)
-    to_s = np.einsum("srs->sr", vby)  # V^s B^{sr} Y^{rs}
-    row = vby.sum(2)  # V^s B^{sr} Y^{r*}1
+    # V^s B^{sr} · Y^{ru} for u = r, u = s and summed over u: O(G² N), not the (G, G, G) array
+    diag_r = np.einsum("srj,rj->sr", vb3, b.ydom)  # V^s B^{sr} Y^{rr}
+    to_s = np.einsum("srj,rjs->sr", vb3, b.yd3)  # V^s B^{sr} Y^{rs}
+    row = np.einsum("srj,rj->sr", vb3, b.yt)  # V^s B^{sr} Y^{r*}1
     t = np.zeros((9, G))
     t[0] = np.einsum("sj,sj->s", b.vbss, b.yf)
     t[1] = np.where(off, diag_r, 0.0).sum(1)

@@ -338,3 +338,21 @@ def test_blas_views_match_numpy():
                     ref = np.linalg.solve(T.T if trans else T, X[5:25, 7:19])
                     _blas.trsm(A, X[5:25, 7:19], lower=lower, trans=trans, unit=unit)
                     np.testing.assert_allclose(X[5:25, 7:19], ref, rtol=1e-12)
+
+
+def test_blas_fallback_without_scipy_capsules(monkeypatch):
+    # Without SciPy's cython_blas pointers the same calls go through numpy / f2py.
+    from brgvc.core import _blas
+
+    monkeypatch.setattr(_blas, "_DGEMM", None)
+    monkeypatch.setattr(_blas, "_DTRSM", None)
+    rng = np.random.default_rng(4)
+    A, B = rng.random((6, 4)), rng.random((4, 5))
+    C = np.full((6, 5), np.nan)  # beta = 0: C must not be read
+    _blas.gemm(C, A, B, beta=0.0)
+    np.testing.assert_allclose(C, A @ B, rtol=1e-14)
+    T = np.triu(rng.random((6, 6))) + 6 * np.eye(6)
+    X = np.asfortranarray(rng.random((6, 3)))
+    ref = np.linalg.solve(T.T, X)
+    _blas.trsm(T, X, lower=False, trans=True)
+    np.testing.assert_allclose(X, ref, rtol=1e-12)

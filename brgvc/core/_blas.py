@@ -80,14 +80,20 @@ def gemm(C: np.ndarray, A: np.ndarray, B: np.ndarray, alpha: float = 1.0,
         return
     lc, la, lb = _layout(C), _layout(A), _layout(B)
     if _DGEMM is None or lc is None or la is None or lb is None or not C.flags.writeable:
-        C *= beta
-        C += alpha * (A @ B)
+        if beta == 0.0:  # as BLAS: C is not read (it may hold garbage)
+            C[...] = alpha * (A @ B)
+        else:
+            C *= beta
+            C += alpha * (A @ B)
         return
     if lc[2]:  # C-ordered C: compute C' = alpha·B'·A' + beta·C'
         A, B, la, lb, m, n = B.T, A.T, lb, la, n, m
         la, lb = (la[0], la[1], not la[2]), (lb[0], lb[1], not lb[2])
     if k == 0:
-        C *= beta
+        if beta == 0.0:
+            C[...] = 0.0
+        else:
+            C *= beta
         return
     ta = ctypes.c_char(b"T" if la[2] else b"N")
     tb = ctypes.c_char(b"T" if lb[2] else b"N")

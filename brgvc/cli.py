@@ -127,21 +127,21 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_findings(args: argparse.Namespace) -> int:
-    from brgvc.report import findings_text
+    from brgvc.studies.belt_and_road import findings_text
 
     print(findings_text(args.results))
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from brgvc.report import write_report
+    from brgvc.studies.belt_and_road import write_report
 
     print(f"report: {write_report(args.results, args.out)}")
     return 0
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    from brgvc.runner.kubernetes import submit
+    from brgvc.deploy.kubernetes import submit
 
     print(submit(args.job, args.k8s, dry_run=args.dry_run))
     return 0
@@ -149,11 +149,11 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 def cmd_schedule(args: argparse.Namespace) -> int:
     if args.k8s:
-        from brgvc.runner.kubernetes import submit_schedule
+        from brgvc.deploy.kubernetes import submit_schedule
 
         print(submit_schedule(args.job, args.k8s, dry_run=args.dry_run))
         return 0
-    from brgvc.runner.sweep import run_schedule
+    from brgvc.deploy.schedule import run_schedule
 
     runs = run_schedule(args.job, args.out, cluster=args.cluster, max_runs=args.max_runs)
     print(runs)

@@ -17,9 +17,9 @@ import pytest
 import xarray as xr
 import yaml
 
-from brgvc.report import findings, findings_text, write_findings, write_report
-from brgvc.report.findings import STATS, FindingsError
 from brgvc.runner import default_job_path, load_job, run_job
+from brgvc.studies.belt_and_road import findings, findings_text, write_findings, write_report
+from brgvc.studies.belt_and_road.findings import STATS, FindingsError
 
 YEARS = [1995, 2003, 2011]
 

@@ -22,7 +22,7 @@ import yaml
 pytest.importorskip("kubernetes_validate")
 pytest.importorskip("dask_kubernetes")
 
-from brgvc.runner import kubernetes as k8s
+from brgvc.deploy import kubernetes as k8s
 
 ROOT = Path(__file__).resolve().parents[1]
 K8S_DIR = ROOT / "cluster" / "k8s"
@@ -187,7 +187,7 @@ def test_every_container_calls_dask_scheduler_or_dask_worker_never_the_old_scrip
             assert not any(re.search(r"(^|/)dask-(scheduler|worker)$", a) for a in argv), argv
             seen.add(tuple(argv[:2]) if argv[0] != "python" else tuple(argv[:3]))
     assert {("dask", "scheduler"), ("dask", "worker"), ("brgvc", "run"),
-            ("python", "-m", "brgvc.runner.kubernetes")} == seen
+            ("python", "-m", "brgvc.deploy.kubernetes")} == seen
 
 
 def test_the_upstream_helper_still_writes_the_removed_scripts():
@@ -518,7 +518,7 @@ def test_documented_templates_match_what_brgvc_renders(examples):
     for name, text in examples.items():
         path = K8S_DIR / name
         assert path.read_text() == text, (
-            f"{path} is stale: run `python -m brgvc.runner.kubernetes examples "
+            f"{path} is stale: run `python -m brgvc.deploy.kubernetes examples "
             "cluster/k8s/example-job.yaml cluster/k8s/profile.yaml cluster/k8s`")
 
 

@@ -169,7 +169,7 @@ def job_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_every_manifest_passes_the_servers_validation(api, profile, job_file):
-    from brgvc.runner import kubernetes as k8s
+    from brgvc.deploy import kubernetes as k8s
 
     docs = [*k8s.render_manifests(job_file, profile, interactive=True),
             *k8s.render_cronjob(job_file, profile)]
@@ -180,7 +180,7 @@ def test_every_manifest_passes_the_servers_validation(api, profile, job_file):
 def test_submit_creates_a_daskjob_that_the_operator_turns_into_a_cluster(api, operator, profile,
                                                                          job_file):
     """Operator reconciliation for real; the pods stay Pending (no kubelet)."""
-    from brgvc.runner import kubernetes as k8s
+    from brgvc.deploy import kubernetes as k8s
 
     created = k8s.submit(job_file, profile).split()
     assert [c.split("/")[0] for c in created] == ["configmap", "daskjob"]
@@ -212,7 +212,7 @@ def test_submit_creates_a_daskjob_that_the_operator_turns_into_a_cluster(api, op
 
 
 def test_an_interactive_daskcluster_is_reconciled(api, operator, profile, job_file):
-    from brgvc.runner import kubernetes as k8s
+    from brgvc.deploy import kubernetes as k8s
 
     docs = k8s.render_manifests(job_file, profile, interactive=True)
     api.kubectl("apply", "-f", "-", input=k8s.to_yaml([docs[2]]))
@@ -223,7 +223,7 @@ def test_an_interactive_daskcluster_is_reconciled(api, operator, profile, job_fi
 
 
 def test_the_server_rejects_a_broken_daskjob(api, profile, job_file):
-    from brgvc.runner import kubernetes as k8s
+    from brgvc.deploy import kubernetes as k8s
 
     docs = k8s.render_manifests(job_file, profile)
     bad = docs[1]
@@ -237,7 +237,7 @@ def test_the_server_rejects_a_broken_daskjob(api, profile, job_file):
 def test_cronjob_fires_and_its_service_account_can_only_create_daskjobs(api, profile, job_file):
     """kube-controller-manager fires the CronJob at the next minute; its pod stays Pending, so
     the pod's command is run here with the ServiceAccount's own token instead."""
-    from brgvc.runner import kubernetes as k8s
+    from brgvc.deploy import kubernetes as k8s
 
     created = k8s.submit_schedule(job_file, profile).split()
     assert created[-1] == "cronjob/tier-sweep-sweep"
@@ -271,7 +271,7 @@ def test_cronjob_fires_and_its_service_account_can_only_create_daskjobs(api, pro
     template.write_text(api.get("-n", NS, "configmap", "tier-sweep-schedule")["data"][
         "daskjob.yaml"])
     env = {**os.environ, "KUBECONFIG": str(sa_kubeconfig)}
-    cmd = [sys.executable, "-W", "ignore", "-m", "brgvc.runner.kubernetes", "create-run",
+    cmd = [sys.executable, "-W", "ignore", "-m", "brgvc.deploy.kubernetes", "create-run",
            str(template)]
     first = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert first.returncode == 0 and first.stdout.startswith("created daskjob/tier-sweep-"), \

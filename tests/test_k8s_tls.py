@@ -26,7 +26,7 @@ import yaml
 
 pytest.importorskip("dask_kubernetes")
 
-from brgvc.runner import kubernetes as k8s
+from brgvc.deploy import kubernetes as k8s
 
 ROOT = Path(__file__).resolve().parents[1]
 DASK = str(Path(sys.executable).with_name("dask"))

@@ -7,7 +7,7 @@ import xml.dom.minidom
 
 import numpy as np
 
-from brgvc.report.html import _nice_ticks, svg_line_chart
+from brgvc.studies.belt_and_road.html import _nice_ticks, svg_line_chart
 
 
 def test_ticks_cover_the_data():

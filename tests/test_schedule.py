@@ -16,7 +16,7 @@ import pytest
 
 pytest.importorskip("croniter")
 
-from brgvc.runner.sweep import (
+from brgvc.deploy.schedule import (
     ScheduledRun,
     job_schedule,
     next_fire_times,
@@ -180,7 +180,7 @@ def test_run_schedule_sleeps_on_its_clock_until_each_firing(sched_job, tmp_path)
 def test_runs_never_overlap_and_missed_firings_are_skipped(sched_job, tmp_path, caplog):
     clock = FakeClock(START)
     run, _ = _recorder(clock, duration=dt.timedelta(days=8))  # overruns the next firing
-    with caplog.at_level(logging.WARNING, logger="brgvc.runner.sweep"):
+    with caplog.at_level(logging.WARNING, logger="brgvc.deploy.schedule"):
         runs = run_schedule(sched_job, tmp_path / "out", max_runs=2, now=clock.now,
                             sleep=clock.sleep, run=run)
     assert [r.fire_time for r in runs] == [_utc(2026, 12, 7, 3), _utc(2026, 12, 21, 3)]

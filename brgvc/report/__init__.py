@@ -1,11 +1,5 @@
-"""Reports derived from a finished run's result store: the findings, network files, HTML.
+"""Generic outputs derived from a finished run's stores: network files (GEXF, node/edge tables).
 
-* :func:`findings` / :func:`findings_text` / :func:`write_findings` — the four findings of
-  METHODS.md §0 with bootstrap intervals and probabilities (``brgvc findings RESULTS``);
-* :func:`write_report` — a self-contained HTML page (``brgvc report RESULTS``).
+Study-specific reports (the Belt and Road findings and their HTML page) live in
+:mod:`brgvc.studies`.
 """
-
-from brgvc.report.findings import FindingsError, findings, findings_text, write_findings
-from brgvc.report.html import write_report
-
-__all__ = ["FindingsError", "findings", "findings_text", "write_findings", "write_report"]

@@ -69,7 +69,7 @@ class RunSummary:
     draws_network_failed : int
         (year, draw) pairs whose network summary refused the weights (``net_*`` NaN).
     findings : list of pathlib.Path
-        Files written by :func:`brgvc.report.findings.write_findings` (``findings.md``,
+        Files written by :func:`~brgvc.studies.belt_and_road.write_findings` (``findings.md``,
         ``findings/*.csv``, ``networks/``) when the job has a findings section.
     results : list of TaskResult
         Per-task timings of this call.
@@ -322,7 +322,7 @@ def run_job(
     if job.findings is not None:
         # The report layer sits to the right of the runner: imported only when a job asks
         # for its findings, and it only reads the finished store.
-        from brgvc.report.findings import write_findings
+        from brgvc.studies.belt_and_road.findings import write_findings
 
         tf = time.perf_counter()
         findings = write_findings(plan.out, job.findings).paths

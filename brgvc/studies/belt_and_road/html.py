@@ -2,7 +2,7 @@
 
 The figures are small inline SVG line charts drawn here (no plotting library is needed, so
 the report looks the same wherever it is built); every number comes from
-:func:`brgvc.report.findings.findings`, i.e. from the result store.
+:func:`brgvc.studies.belt_and_road.findings.findings`, i.e. from the result store.
 """
 
 from __future__ import annotations
@@ -222,7 +222,7 @@ def _table_html(df: pd.DataFrame, max_rows: int = 400) -> str:
 def write_report(results_dir: str | Path, path: str | Path | None = None) -> Path:
     """Write a self-contained HTML report of a finished run (``brgvc report RESULTS``).
 
-    Writes the findings files too (:func:`brgvc.report.findings.write_findings`), then
+    Writes the findings files too (:func:`~brgvc.studies.belt_and_road.write_findings`), then
     ``report.html``: the verdicts, the coverage of the grouping, a few inline SVG figures
     (intensity, primacy, VA sources, e3 vs the benchmarks, with 95 % bands over draws) and
     every findings table.
@@ -239,7 +239,7 @@ def write_report(results_dir: str | Path, path: str | Path | None = None) -> Pat
     pathlib.Path
         The HTML file.
     """
-    from brgvc.report.findings import write_findings
+    from brgvc.studies.belt_and_road.findings import write_findings
 
     files = write_findings(results_dir)
     tables, focal = files.frames, files.focal

@@ -3,7 +3,7 @@
 A job may carry ``schedule: "0 3 * * 1"`` or ``schedule: {cron: "0 3 * * 1", timezone:
 Europe/Berlin, concurrency: forbid}``. The same string drives two runners:
 
-* on Kubernetes, :func:`brgvc.runner.kubernetes.render_cronjob` (a CronJob creating DaskJobs);
+* on Kubernetes, :func:`brgvc.deploy.kubernetes.render_cronjob` (a CronJob creating DaskJobs);
 * here, :func:`run_schedule`: a croniter loop that sleeps until the next firing, runs the job
   (``brgvc.runner.run_job``) into a dated result store ``out_root/YYYY-MM-DDTHHMM/`` (the
   firing time in UTC) and waits for the next one. Runs never overlap: a firing missed while a

@@ -81,6 +81,29 @@ def _rho_and_grad(
     return float(rho), grad
 
 
+def _additive_limit(a: np.ndarray, off: np.ndarray) -> tuple[np.ndarray, float]:
+    """The best additive pattern: ``v`` maximising ``corr over i != j of (a_ij, v_i + v_j)``.
+
+    It is the least-squares fit of the off-diagonal cells on an intercept and the node
+    indicators (each cell loads on both its nodes), and the correlation it attains is the
+    limit of ``rho(1 + eps v)`` as ``eps -> 0``: a supremum that no finite ``c`` reaches.
+    """
+    n = a.shape[0]
+    i, j = np.nonzero(off)
+    design = np.zeros((i.size, n + 1))
+    rows = np.arange(i.size)
+    design[rows, i] += 1.0
+    design[rows, j] += 1.0
+    design[:, n] = 1.0
+    y = a[i, j]
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    v = coef[:n]
+    fit = design[:, :n] @ v
+    if np.ptp(fit) == 0 or np.ptp(y) == 0:
+        return v, float("nan")
+    return v, float(np.corrcoef(fit, y)[0, 1])
+
+
 def _rank_one_start(a: np.ndarray, seed: int) -> np.ndarray:
     """Least-squares rank-1 fit of the off-diagonal of ``a`` (UCINET's starting solution).
 
@@ -145,9 +168,11 @@ def continuous_coreness(
     ``rho`` ignores the scale of ``c``, and near a constant vector ``c = 1 + eps v`` it tends
     to ``corr(a_ij, v_i + v_j)``, an additive pattern. When that fits better than any
     product pattern (e.g. a binarised network whose core-periphery cells are as full as the
-    core), the supremum lies in the limit ``eps -> 0``: the returned coreness is then
-    nearly flat (all values close to 1), the ranking is still meaningful but the levels are
-    not. Prefer ``transform="none"`` or ``"log1p"`` on valued flows.
+    core), the supremum lies in the limit ``eps -> 0``: ``rho`` is then that limit (the
+    multiple correlation of the best additive fit) and the returned coreness is
+    ``1 + 1e-6 v / max|v|`` scaled to a maximum of 1, nearly flat: the ranking is
+    meaningful, the levels are not. Prefer ``transform="none"`` or ``"log1p"`` on valued
+    flows.
     """
     a = symmetrised(W, transform)
     n = a.shape[0]
@@ -179,6 +204,13 @@ def continuous_coreness(
     # L-BFGS-B accepts only descent steps, so this triggers only if its line search fails.
     if not rho >= rho0:
         c, rho = c0, rho0
+    # When the supremum is the flat limit, L-BFGS-B creeps towards it and stops wherever its
+    # tolerances bite, so rho's last digits would depend on rounding (node order). Return the
+    # limit itself: its value is exact and its ranking (v) is a least-squares solution.
+    v, rho_add = _additive_limit(a, off)
+    if rho_add > rho:
+        span = float(np.abs(v).max())
+        return (1.0 + 1e-6 * v / span) / (1.0 + 1e-6), rho_add
     cmax = c.max()
     if cmax <= 0:
         return c0, float(rho0)

@@ -47,7 +47,16 @@ from brgvc.measures.participation import (
     upstreamness_vector,
     wwyz_participation,
 )
-from brgvc.measures.registry import MEASURES, Measure, get_measure, position, register
+from brgvc.measures.registry import (
+    MEASURES,
+    Measure,
+    Output,
+    get_measure,
+    list_measures,
+    methods_table_markdown,
+    position,
+    register,
+)
 from brgvc.measures.wwz import DECOMPR_ORDER, WWZ_GROUPS, WWZ_TERMS, wwz, wwz_groupings, wwz_terms
 
 __all__ = [
@@ -63,6 +72,7 @@ __all__ = [
     "WWZ_TERMS",
     "WWZ_TO_KWW",
     "Measure",
+    "Output",
     "bm_sink",
     "bm_source",
     "bm_terms",
@@ -83,6 +93,8 @@ __all__ = [
     "koopman_position",
     "kww",
     "kww_terms",
+    "list_measures",
+    "methods_table_markdown",
     "participation_terms",
     "position",
     "production_length",

@@ -27,6 +27,7 @@ from brgvc.schema import label_coord
 __all__ = [
     "DEFAULT_BENCHMARKS",
     "capture_efficiency",
+    "declared_coords",
     "final_dva_rate",
     "value_added_obtained",
 ]
@@ -65,6 +66,41 @@ def _by_group(da: xr.DataArray, memb: xr.DataArray, dim: str = "partner") -> xr.
     out = (da * m).sum(dim)
     present = m.sum(dim) > 0
     return out.where(present, drop=True)
+
+
+class _Labels:
+    """Stand-in for a YearSystem where only the region labels are read."""
+
+    def __init__(self, regions) -> None:
+        self.regions = [str(r) for r in regions]
+
+
+def declared_coords(labels: Mapping[str, Sequence[str]], options: Mapping) -> dict[str, list]:
+    """Labels of the ``partner``, ``group`` and ``benchmark`` dims, without computing.
+
+    For :func:`value_added_obtained` and :func:`capture_efficiency` with the full options
+    ``options`` on a table whose regions are ``labels["region"]``: the partners are every
+    region but the focal one; the groups those of the grouping with at least one partner;
+    the benchmarks those present in the table, in the given order, without the focal one.
+    """
+    ys = _Labels(labels["region"])
+    database, other = options.get("database"), options.get("other")
+    f = _index(ys, options["focal"], database)
+    partners = [r for j, r in enumerate(ys.regions) if j != f]
+    out: dict[str, list] = {"partner": partners}
+    if options.get("grouping") is not None:
+        memb = _membership(ys, options["grouping"], database, other)
+        present = memb.sel(region=partners).sum("region") > 0
+        out["group"] = [str(g) for g in memb[memb.dims[1]].values[present.values]]
+    codes = _iso3(ys, database)
+    bench = []
+    for code in options.get("benchmarks") or ():
+        if code in codes or code in ys.regions:
+            k = _index(ys, code, database)
+            if k != f:
+                bench.append(ys.regions[k])
+    out["benchmark"] = bench
+    return out
 
 
 def value_added_obtained(

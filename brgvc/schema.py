@@ -13,6 +13,17 @@ variable  dims                                            meaning
 ``va``    (year, region, sector)                          value added
 ========  ==============================================  ======================================
 
+Readers of databases that publish their primary-input rows also give ``va_published``
+(year, va_component, region, sector): every published row below the intermediate block
+(value added or its parts, taxes less subsidies on products, cif/fob and purchase
+adjustments), in the canonical unit, one ``va_component`` per row. ``attrs["va_total"]``
+lists the components that add up to value added (:func:`published_value_added`).
+
+Unit: every reader converts to :data:`CANONICAL_UNIT` where only the scale differs
+(thousand -> million) and records what it read in ``attrs["unit_published"]`` and the factor
+applied in ``attrs["unit_factor"]`` (:func:`normalise_unit`); a currency other than USD is
+kept (no exchange rates are applied) and named in ``attrs["unit"]``.
+
 This module is a shared leaf: it imports nothing from the rest of :mod:`brgvc`.
 """
 
@@ -33,10 +44,16 @@ REGION_TO = "region_to"
 SECTOR_TO = "sector_to"
 FD = "fd"
 DRAW = "draw"
+VA_COMPONENT = "va_component"
 
 Z_DIMS = (YEAR, REGION, SECTOR, REGION_TO, SECTOR_TO)
 Y_DIMS = (YEAR, REGION, SECTOR, REGION_TO, FD)
 X_DIMS = (YEAR, REGION, SECTOR)
+VA_PUBLISHED_DIMS = (YEAR, VA_COMPONENT, REGION, SECTOR)
+
+#: The unit every reader delivers where the publisher's differs only in scale.
+CANONICAL_UNIT = "million USD, current prices"
+_SCALES = {"thousand": 1e-3, "million": 1.0, "billion": 1e3}
 
 GrossOutput = Literal["balanced", "published"]
 GROSS_OUTPUT_CONVENTIONS: tuple[str, ...] = ("balanced", "published")
@@ -49,6 +66,66 @@ INVENTORY_CATEGORIES = frozenset(
 
 class MRIOError(ValueError):
     """Invalid MRIO input: the message names the file, year and cell concerned."""
+
+
+def normalise_unit(published: str) -> tuple[float, str]:
+    """Factor and unit that bring a published monetary unit to the canonical scale.
+
+    Parameters
+    ----------
+    published : str
+        The publisher's unit, e.g. ``"thousand USD, current prices"`` (Eora26, GLORIA) or
+        ``"million EUR, current prices"`` (EXIOBASE, FIGARO).
+
+    Returns
+    -------
+    factor : float
+        Multiply the published numbers by this (``1e-3`` for thousand).
+    unit : str
+        The unit after scaling: :data:`CANONICAL_UNIT` for USD, ``"million EUR, current
+        prices"`` for EUR (no exchange rate is applied).
+
+    Raises
+    ------
+    MRIOError
+        If the scale (thousand, million, billion) or the currency cannot be read.
+
+    Examples
+    --------
+    >>> normalise_unit("thousand USD, current prices")
+    (0.001, 'million USD, current prices')
+    """
+    words = published.replace(",", " ").split()
+    scale = [w.lower() for w in words if w.lower() in _SCALES]
+    currency = [w for w in words if w.upper() in ("USD", "EUR", "US$")]
+    if len(scale) != 1 or len(currency) != 1:
+        raise MRIOError(f"cannot read the monetary unit {published!r} (expected e.g. "
+                        "'thousand USD, current prices')")
+    cur = "USD" if currency[0].upper() in ("USD", "US$") else "EUR"
+    return _SCALES[scale[0]], f"million {cur}, current prices"
+
+
+def published_value_added(ds: xr.Dataset) -> xr.DataArray:
+    """Published value added: the sum of the ``va_published`` components in ``va_total``.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A cube with ``va_published`` and ``attrs["va_total"]``.
+
+    Returns
+    -------
+    xarray.DataArray
+        (year, region, sector).
+    """
+    if "va_published" not in ds:
+        raise MRIOError(f"dataset {ds.attrs.get('source', '?')!r} has no published value added")
+    total = ds.attrs.get("va_total")
+    if isinstance(total, str):
+        import json
+
+        total = json.loads(total)
+    return ds["va_published"].sel({VA_COMPONENT: list(total)}).sum(VA_COMPONENT)
 
 
 class MRIOBalanceWarning(UserWarning):
@@ -75,6 +152,8 @@ def make_cube(
     fd: Sequence[str],
     attrs: dict | None = None,
     gross_output: GrossOutput = "balanced",
+    va_published: np.ndarray | None = None,
+    va_components: Sequence[str] | None = None,
 ) -> xr.Dataset:
     """Build the canonical cube from stacked (GN-indexed) arrays.
 
@@ -95,6 +174,10 @@ def make_cube(
         ``"balanced"`` sets x = Z·1 + Y·1 and va = x − 1'Z, so that every accounting identity
         holds exactly (country-sectors with Z·1 + Y·1 <= 0 are emptied and flagged in
         ``emptied``); ``"published"`` uses the database's output and va = x − 1'Z.
+    va_published : ndarray, shape (T, K, GN), optional
+        The database's primary-input rows (see the module docstring).
+    va_components : sequence of str, optional
+        Their K labels (required with ``va_published``).
 
     Returns
     -------
@@ -120,6 +203,11 @@ def make_cube(
     )
     if x is not None:
         ds["x_published"] = (X_DIMS, np.asarray(x, dtype=np.float64).reshape(T, G, N))
+    if va_published is not None:
+        K = len(va_components or ())
+        ds["va_published"] = (VA_PUBLISHED_DIMS,
+                              np.asarray(va_published, dtype=np.float64).reshape(T, K, G, N))
+        ds = ds.assign_coords({VA_COMPONENT: label_coord(va_components)})
     return with_gross_output(ds, gross_output)
 
 

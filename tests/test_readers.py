@@ -124,7 +124,7 @@ def test_oecd_icio_keeps_splits_on_request(made, edition):
     assert {"CN1", "CN2", "MX1", "MX2"} <= set(split["regions"])
     assert oecd_icio.labels_split(folder / edition)[0] == split["regions"]
     # summing the splits again gives the merged table
-    target = [oecd_icio.SPLITS.get(r, r) for r in split["regions"]]
+    target = [oecd_icio.split_parent(r) for r in split["regions"]]
     Z, Y, _x, _regs = common.merge_regions(split["Z"], split["Y"], split["x"], split["regions"],
                                          len(split["sectors"]), len(split["fd"]), target)
     merged = exp[edition][2011]["merged"]
@@ -292,7 +292,8 @@ def test_oecd_icio_wrong_layout_and_missing_cell(made, tmp_path):
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "ICIO2021_2011.csv").write_text("\n".join(text) + "\n")
-    with pytest.raises(MRIOError, match=r"ICIO2021_2011.csv \(year 2011\).*missing"):
+    with pytest.raises(MRIOError, match=r"ICIO2021_2011.csv \(year 2011\): empty cell at "
+                                         r"row 4, column 6 \(F4\)"):
         oecd_icio.read_year(bad, 2011)
 
 

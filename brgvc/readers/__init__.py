@@ -15,7 +15,14 @@ import numpy as np
 import xarray as xr
 
 from brgvc.readers import wiod2013
-from brgvc.schema import MRIOError, make_cube, with_gross_output
+from brgvc.schema import (
+    VA_COMPONENT,
+    VA_PUBLISHED_DIMS,
+    MRIOError,
+    label_coord,
+    make_cube,
+    with_gross_output,
+)
 
 __all__ = ["FORMATS", "open_mrio", "register", "year_reader"]
 
@@ -35,7 +42,11 @@ class Format:
     labels : callable
         ``labels(path) -> (regions, sectors, fd)`` without reading the numbers.
     attrs : dict
-        Source, release, unit and citation.
+        Source, release, unit (canonical, after scaling), ``unit_published`` and citation.
+    va_labels : callable, optional
+        ``va_labels(path) -> (components, va_total)``: the published primary-input rows that
+        ``read_year`` returns as ``va_published`` (K × GN) and those that add up to value
+        added. None for a layout without such rows.
     """
 
     def __init__(
@@ -45,12 +56,14 @@ class Format:
         read_year: Callable,
         labels: Callable,
         attrs: dict,
+        va_labels: Callable | None = None,
     ) -> None:
         self.name = name
         self.list_years = list_years
         self.read_year = read_year
         self.labels = labels
         self.attrs = attrs
+        self.va_labels = va_labels
 
 
 FORMATS: dict[str, Format] = {}
@@ -150,14 +163,21 @@ def open_mrio(
     sel = select_years(files, years, str(path))
     regions, sectors, fd = f.labels(path)
     G, N, F = len(regions), len(sectors), len(fd)
-    Zs, Ys, xs = [], [], []
+    comps, va_total = f.va_labels(path) if f.va_labels is not None else (None, None)
+    Zs, Ys, xs, vas = [], [], [], []
     for y in sel:
-        d = dask.delayed(f.read_year, pure=True)(str(path), y)
+        d = dask.delayed(_checked_read, pure=True)(f.read_year, str(path), y, comps)
         Zs.append(da.from_delayed(d["Z"], (G * N, G * N), np.float64).reshape(1, G, N, G, N))
         Ys.append(da.from_delayed(d["Y"], (G * N, G * F), np.float64).reshape(1, G, N, G, F))
         xs.append(da.from_delayed(d["x"], (G * N,), np.float64).reshape(1, G, N))
+        if comps is not None:
+            K = len(comps)
+            vas.append(da.from_delayed(d["va_published"], (K, G * N), np.float64)
+                       .reshape(1, K, G, N))
     attrs = dict(f.attrs)
     attrs["format"] = fmt
+    if comps is not None:
+        attrs["va_total"] = list(va_total)
     attrs["provenance"] = {Path(files[y]).name: wiod2013.sha256(files[y]) for y in sel}
     template = make_cube(
         np.zeros((1, G * N, G * N)),
@@ -177,7 +197,21 @@ def open_mrio(
         coords={**{k: v for k, v in template.coords.items() if k != "year"}, "year": sel},
         attrs=attrs,
     )
+    if comps is not None:
+        ds["va_published"] = (VA_PUBLISHED_DIMS, da.concatenate(vas, axis=0))
+        ds = ds.assign_coords({VA_COMPONENT: label_coord(comps)})
     return with_gross_output(ds, gross_output)
+
+
+def _checked_read(read_year: Callable, path: str, year: int, comps: list[str] | None) -> dict:
+    """``read_year`` with the published value-added rows checked against the first year's."""
+    d = read_year(path, year)
+    if comps is not None and d.get("va_components") != list(comps):
+        raise MRIOError(
+            f"{path} (year {year}): primary-input rows {d.get('va_components')} differ from "
+            f"those of the first year {list(comps)}; ingest the years separately"
+        )
+    return d
 
 
 # Eora26 (basic prices): brgvc.readers.eora26
@@ -187,13 +221,13 @@ register(Format("eora26", _eora26.list_years, _eora26.read_year, _eora26.labels,
 
 
 # OECD ICIO 2016/2018/2021/2023 editions: brgvc.readers.oecd_icio. "oecd_icio" sums the
-# CN1/CN2 and MX1/MX2 processing splits into CHN and MEX; "oecd_icio_split" keeps them.
+# CN1..CN4 and MX1..MX3 processing splits into CHN and MEX; "oecd_icio_split" keeps them.
 from brgvc.readers import oecd_icio as _oecd_icio  # noqa: E402
 
 register(Format("oecd_icio", _oecd_icio.list_years, _oecd_icio.read_year, _oecd_icio.labels,
-                _oecd_icio.ATTRS))
+                _oecd_icio.ATTRS, _oecd_icio.va_labels))
 register(Format("oecd_icio_split", _oecd_icio.list_years, _oecd_icio.read_year_split,
-                _oecd_icio.labels_split, _oecd_icio.ATTRS))
+                _oecd_icio.labels_split, _oecd_icio.ATTRS, _oecd_icio.va_labels))
 
 
 # WIOD 2016 release (WIOT{YYYY}_Nov16_ROW sheets): brgvc.readers.wiod2016

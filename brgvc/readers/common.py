@@ -39,6 +39,8 @@ from brgvc.schema import MRIOError
 
 __all__ = [
     "assemble",
+    "block_to_float",
+    "cell_ref",
     "check_finite",
     "chunk_encoding",
     "fail",
@@ -49,10 +51,12 @@ __all__ = [
     "merge_regions",
     "open_member",
     "read_grid",
+    "read_numbers_csv",
     "region_block_chunks",
     "result",
     "sha256",
     "split_label",
+    "text_to_float",
     "to_float",
     "unique_in_order",
 ]
@@ -199,6 +203,195 @@ def member_sha256(container: str | Path, member: str | None = None) -> tuple[str
 # ---------------------------------------------------------------------------------------------
 # Checked numbers
 # ---------------------------------------------------------------------------------------------
+
+
+def column_letter(col: int) -> str:
+    """Spreadsheet letters of a 1-based column number (1 -> ``A``, 28 -> ``AB``)."""
+    out = ""
+    while col > 0:
+        col, r = divmod(col - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def cell_ref(row: int, col: int) -> str:
+    """``"row 12, column 7 (G12)"`` for 1-based spreadsheet positions."""
+    return f"row {row}, column {col} ({column_letter(col)}{row})"
+
+
+def text_to_float(
+    cells: np.ndarray,
+    where: str,
+    first_row: int,
+    first_col: int,
+    *,
+    row_labels: Sequence[str] | None = None,
+    col_labels: Sequence[str] | None = None,
+    allow_empty: bool = False,
+) -> np.ndarray:
+    """Convert a block of text cells to float64, naming the first bad cell as a user sees it.
+
+    Parameters
+    ----------
+    cells : ndarray of str (R, C)
+        The cells as read (``""`` where empty).
+    where : str
+        File (and year) for the message.
+    first_row, first_col : int
+        1-based spreadsheet row and column of ``cells[0, 0]`` in the file (a CSV line is a row,
+        a field a column).
+    row_labels, col_labels : sequence of str, optional
+        Labels added to the message.
+    allow_empty : bool
+        Read empty cells as 0 (else they are an error).
+
+    Returns
+    -------
+    ndarray
+        float64 (R, C), every cell finite.
+
+    Raises
+    ------
+    MRIOError
+        ``"FILE: non-numeric cell at row R, column C (XR) [labels]: 'text'"``.
+    """
+    frame = pd.DataFrame(np.asarray(cells, dtype=object))
+    text = frame.map(lambda v: "" if v is None else str(v).strip())
+    coerced = text.apply(pd.to_numeric, errors="coerce")
+    out = coerced.to_numpy(dtype=np.float64)
+    empty = (text == "").to_numpy()
+    if allow_empty:
+        out[empty] = 0.0
+    bad = ~np.isfinite(out) if not allow_empty else (~np.isfinite(out) & ~empty)
+    if bad.any():
+        i, j = (int(k) for k in np.argwhere(bad)[0])
+        lab = []
+        if row_labels is not None and i < len(row_labels):
+            lab.append(f"row label {row_labels[i]!r}")
+        if col_labels is not None and j < len(col_labels):
+            lab.append(f"column label {col_labels[j]!r}")
+        what = "empty" if empty[i, j] else "non-numeric"
+        fail(where, f"{what} cell at {cell_ref(first_row + i, first_col + j)}"
+                    f"{' [' + ', '.join(lab) + ']' if lab else ''}: {text.iat[i, j]!r} "
+                    f"({int(bad.sum())} such cells)")
+    return out
+
+
+def block_to_float(
+    frame: pd.DataFrame,
+    where: str,
+    rows: Sequence[int],
+    cols: Sequence[int],
+    *,
+    row_labels: Sequence[str] | None = None,
+    col_labels: Sequence[str] | None = None,
+) -> np.ndarray:
+    """float64 of a block of a parsed table; a bad cell is named by its spreadsheet position.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Cells as parsed (numeric columns, or object columns holding text).
+    where : str
+        File (and year).
+    rows, cols : sequence of int
+        1-based spreadsheet row (CSV line) and column (field) of each row and column.
+    row_labels, col_labels : sequence of str, optional
+        Labels for the message.
+
+    Returns
+    -------
+    ndarray
+        float64, every cell finite.
+    """
+    if all(pd.api.types.is_numeric_dtype(t) for t in frame.dtypes):
+        out = frame.to_numpy(dtype=np.float64)
+        text = None
+    else:
+        text = frame.astype(object)
+        out = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(out)
+    if bad.any():
+        i, j = (int(k) for k in np.argwhere(bad)[0])
+        raw = frame.iat[i, j] if text is None else text.iat[i, j]
+        empty = raw is None or (isinstance(raw, float) and np.isnan(raw)) or str(raw) == ""
+        lab = []
+        if row_labels is not None:
+            lab.append(f"row label {row_labels[i]!r}")
+        if col_labels is not None:
+            lab.append(f"column label {col_labels[j]!r}")
+        fail(where, f"{'empty' if empty else 'non-numeric'} cell at "
+                    f"{cell_ref(int(rows[i]), int(cols[j]))}"
+                    f"{' [' + ', '.join(lab) + ']' if lab else ''}"
+                    f"{'' if empty else ': ' + repr(raw)} ({int(bad.sum())} such cells)")
+    return out
+
+
+def read_numbers_csv(
+    data: bytes,
+    where: str,
+    *,
+    sep: str,
+    skiprows: int = 0,
+    usecols: Sequence[int] | None = None,
+    first_col: int = 1,
+    expect_shape: tuple[int, int] | None = None,
+    row_labels: Sequence[str] | None = None,
+) -> np.ndarray:
+    """Read a delimited block of numbers; a bad cell is named by its line and field.
+
+    The fast C parser reads float64; only when that fails is the block read again as text
+    to name the first non-numeric or empty cell (1-based line ``skiprows + i + 1``, field
+    ``first_col + j``).
+
+    Parameters
+    ----------
+    data : bytes
+        The file contents.
+    where : str
+        File (and year) for messages.
+    sep : str
+        Field separator.
+    skiprows : int
+        Header lines above the numbers.
+    usecols : sequence of int, optional
+        0-based fields to read (default: all).
+    first_col : int
+        1-based field number of the first column read.
+    expect_shape : (int, int), optional
+        Required shape.
+    row_labels : sequence of str, optional
+        Labels of the rows, for messages.
+
+    Returns
+    -------
+    ndarray
+        float64, every cell finite.
+    """
+    kw = {"sep": sep, "header": None, "skiprows": skiprows}
+    if usecols is not None:
+        kw["usecols"] = list(usecols)
+    try:
+        M = pd.read_csv(io.BytesIO(data), dtype=np.float64, engine="c", **kw).to_numpy()
+    except pd.errors.EmptyDataError:
+        fail(where, "empty file")
+    except (ValueError, pd.errors.ParserError):
+        try:
+            raw = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, **kw)
+        except (pd.errors.ParserError, ValueError) as exc:
+            fail(where, f"rows of unequal length or a truncated file ({exc})")
+        text_to_float(raw.to_numpy(), where, skiprows + 1, first_col, row_labels=row_labels)
+        fail(where, "unreadable numbers")  # pragma: no cover - text_to_float raised
+    if expect_shape is not None and M.shape != tuple(expect_shape):
+        fail(where, f"expected {expect_shape[0]} rows × {expect_shape[1]} numbers, found "
+                    f"{M.shape[0]} × {M.shape[1]}")
+    bad = ~np.isfinite(M)
+    if bad.any():
+        i, j = (int(k) for k in np.argwhere(bad)[0])
+        lab = f" [row label {row_labels[i]!r}]" if row_labels is not None else ""
+        fail(where, f"empty or non-finite cell at {cell_ref(skiprows + i + 1, first_col + j)}"
+                    f"{lab} ({int(bad.sum())} such cells)")
+    return M
 
 
 def to_float(
@@ -594,11 +787,18 @@ def result(
     checksums: Mapping[str, str],
     where: str,
     dropped: Mapping[str, float] | None = None,
+    va: np.ndarray | None = None,
+    va_components: Sequence[str] | None = None,
+    va_total: Sequence[str] | None = None,
+    unit_factor: float = 1.0,
     **extra: object,
 ) -> dict:
     """Check shapes and finiteness and return a reader's ``read_year`` dictionary.
 
     ``x=None`` means the database publishes no output: row sums ``Z·1 + Y·1`` are used.
+    ``va`` (K × GN) holds the published primary-input rows named ``va_components``, of which
+    ``va_total`` add up to value added. ``unit_factor`` scales every number to the canonical
+    unit (:func:`brgvc.schema.normalise_unit`; 1e-3 for thousand USD).
     """
     G, N, F = len(regions), len(sectors), len(fd)
     GN = G * N
@@ -611,6 +811,24 @@ def result(
         x = Z.sum(1) + Y.sum(1)
     x = np.asarray(x, dtype=np.float64).reshape(GN)
     check_finite(x, where, row_labels, what="gross output")
+    if va is not None:
+        va = np.asarray(va, dtype=np.float64)
+        names = list(va_components or ())
+        if va.shape != (len(names), GN):
+            fail(where, f"internal shape error: va {va.shape} for {len(names)} components")
+        check_finite(va, where, names, row_labels, what="value-added cell")
+        missing = [c for c in (va_total or ()) if c not in names]
+        if missing:
+            fail(where, f"value-added components {missing} not among {names}")
+    if unit_factor != 1.0:
+        # Divide by 1000 rather than multiply by 0.001 (not a binary fraction): the quotient
+        # is then the correctly rounded value, exact where the publisher's cell is.
+        def scale(a: np.ndarray) -> np.ndarray:
+            return a / round(1 / unit_factor) if unit_factor < 1 else a * unit_factor
+
+        Z, Y, x = scale(Z), scale(Y), scale(x)
+        if va is not None:
+            va = scale(va)
     out = {
         "Z": np.ascontiguousarray(Z, dtype=np.float64),
         "Y": np.ascontiguousarray(Y, dtype=np.float64),
@@ -621,7 +839,12 @@ def result(
         "year": int(year),
         "sha256": dict(checksums),
         "dropped": dict(dropped or {}),
+        "unit_factor": float(unit_factor),
     }
+    if va is not None:
+        out["va_published"] = np.ascontiguousarray(va)
+        out["va_components"] = list(va_components or ())
+        out["va_total"] = list(va_total or ())
     out.update(extra)
     return out
 

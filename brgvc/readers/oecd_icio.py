@@ -26,23 +26,34 @@ edition    file name                     final-demand columns                tot
 A file may also be zipped alone (``ICIO2021_2018.zip``). The layout is recognised from the
 labels, not the file name: intermediate columns are ``COUNTRY_INDUSTRY`` labels whose second
 part is not a final-demand code; final-demand columns carry one of the codes above on either
-side; every row whose label is not an intermediate (country, industry) pair — taxes less
-subsidies (``TLS``, ``TAXSUB``, ``COUNTRY_TAXSUB``), value added (``VA``, ``VALU``,
-``VA+TAXSUB``), output (``OUT``, ``OUTPUT``) — is left out and its total reported under
-``dropped``; so is the 2016 statistical discrepancy column ``DISC``.
+side (pymrio ``parse_oecd`` documents the category-first 2016 labels, ``HFCE_AUS``).
+
+Rows below the intermediate block (positions as published: after the G·N industry rows, the
+output row last): taxes less subsidies (``TLS``, ``TAXSUB``, ``COUNTRY_TAXSUB``), value added
+(``VA``, ``VALU``; ``VA+TAXSUB`` in 2016) and output (``OUT``, ``OUTPUT``). The output row is
+required (a file without it is incomplete). Every other row is returned, over the
+intermediate columns, as ``va_published`` with its published label as ``va_component``;
+``VA``/``VALU``/``VA+TAXSUB`` are flagged as value added (``va_total``). The 2016 statistical
+discrepancy column ``DISC`` is reported under ``dropped``.
 
 Final-demand codes are harmonised to the 2021 names: ``HFCE NPISH GGFC GFCF INVNT DPABR``
 (``NPS``->``NPISH``, ``INV``->``INVNT``, ``DIRP``/``P33``->``DPABR``).
 
-China and Mexico: the extended tables split them into ``CN1``/``CN2`` and ``MX1``/``MX2``
-(activities excluding / for export processing), whose final demand is booked to ``CHN`` and
-``MEX``. By default the splits are summed (rows and columns) into ``CHN`` and ``MEX``;
-``read_year(..., keep_splits=True)`` (format ``oecd_icio_split``) keeps them as regions, with
-zero final demand of their own. ``x`` is the published output column (``TOTAL``/``OUT``) or,
-where there is none (2016), the row sum of all published columns including ``DISC``.
+China and Mexico (ICIO readme, "country coverage"; pymrio ``parse_oecd`` note I): the 2016
+edition splits China into ``CN1``-``CN4`` and Mexico into ``MX1``-``MX3``, the 2018-2023
+editions into ``CN1``/``CN2`` and ``MX1``/``MX2`` (activities excluding / for processing
+or global manufacturing); their final demand is booked to ``CHN`` and ``MEX``. By default
+every ``CN<digit>`` / ``MX<digit>`` region is summed (rows, columns and primary inputs) into
+``CHN`` / ``MEX`` (added to whatever ``CHN``/``MEX`` rows the file holds);
+``read_year(..., keep_splits=True)`` (format ``oecd_icio_split``) keeps them as regions,
+with zero final demand of their own. ``x`` is the published output column
+(``TOTAL``/``OUT``) or, where there is none (2016), the published output row.
 
-Assumptions (the real files could not be checked here): the file starts with one header
-line; the row-label column has an empty or arbitrary name; ``ROW`` is the rest of the world.
+Unit: million USD, current prices (ICIO readme) — the canonical unit, no scaling.
+
+Bad input: a non-numeric or empty cell in any block read names the file and the cell as a
+spreadsheet shows it (CSV line = row, field = column, e.g. ``row 12, column 7 (G12)``),
+with the row and column labels.
 """
 
 from __future__ import annotations
@@ -56,6 +67,7 @@ import pandas as pd
 
 from brgvc.readers.common import (
     assemble,
+    block_to_float,
     fail,
     find_year_files,
     iso3_regions,
@@ -64,12 +76,11 @@ from brgvc.readers.common import (
     result,
     sha256,
     split_label,
-    to_float,
     unique_in_order,
 )
 
 __all__ = ["ATTRS", "FD_ORDER", "labels", "labels_split", "list_years", "read_year",
-           "read_year_split"]
+           "read_year_split", "split_parent", "va_labels"]
 
 DATABASE = "oecd_icio"
 ATTRS = {
@@ -87,7 +98,18 @@ FD_ALIASES = {"HFCE": "HFCE", "NPISH": "NPISH", "NPS": "NPISH", "GGFC": "GGFC", 
               "P33": "DPABR"}
 TOTAL_COLUMNS = ("TOTAL", "OUT", "OUTPUT")
 DISCREPANCY_COLUMNS = ("DISC",)
-SPLITS = {"CN1": "CHN", "CN2": "CHN", "MX1": "MEX", "MX2": "MEX"}
+#: Processing splits (ICIO readme: 2016 edition CN1-CN4 and MX1-MX3, later CN1/CN2, MX1/MX2;
+#: pymrio ``parse_oecd`` sums every ``CN\\d``/``MX\\d`` region into CHN/MEX).
+SPLIT_PATTERN = re.compile(r"^(CN|MX)\d+$")
+SPLIT_PARENT = {"CN": "CHN", "MX": "MEX"}
+OUTPUT_ROWS = ("OUT", "OUTPUT")
+VA_ROWS = ("VA", "VALU", "VA+TAXSUB")
+
+
+def split_parent(region: str) -> str:
+    """``CHN`` for ``CN1``...``CN4``, ``MEX`` for ``MX1``...``MX3``, else the region itself."""
+    m = SPLIT_PATTERN.match(region)
+    return SPLIT_PARENT[m.group(1)] if m else region
 
 _FILE = re.compile(r"^(?:ICIO(?P<ed>\d{4})_)?(?P<year>\d{4})(?:_SML)?\.(?:csv|zip)$", re.I)
 _EXPECTED = ("columns COUNTRY_INDUSTRY (e.g. AUS_D01T02), final demand COUNTRY_HFCE ... "
@@ -145,7 +167,7 @@ def _structure(z_cols, fd_cols, keep_splits: bool, where: str):
     unknown = sorted(fd_regions - set(regions_raw))
     if unknown:
         fail(where, f"final demand of countries without intermediate columns: {unknown[:5]}")
-    merged = regions_raw if keep_splits else [SPLITS.get(r, r) for r in regions_raw]
+    merged = regions_raw if keep_splits else [split_parent(r) for r in regions_raw]
     return regions_raw, sectors, fd, merged
 
 
@@ -193,6 +215,42 @@ def edition(cols: list[str], rows: list[str], name: str) -> str:
     return "2021"
 
 
+def _va_rows(rows: list[str], zkeys: set) -> tuple[list[int], list[int]]:
+    """Positions of the primary-input rows and of the output row(s) among the row labels."""
+    va, out = [], []
+    for i, r in enumerate(rows):
+        if split_label(r) in zkeys:
+            continue
+        (out if r.upper() in OUTPUT_ROWS else va).append(i)
+    return va, out
+
+
+def va_labels(path: str | Path) -> tuple[list[str], list[str]]:
+    """Primary-input rows of the first year's file and those that are value added.
+
+    Reads only the first column. ``VA``/``VALU`` (or ``VA+TAXSUB`` in 2016, the only row
+    there) is value added; ``TLS``/``TAXSUB`` rows are taxes less subsidies on products.
+    """
+    files = list_years(path)
+    f = files[min(files)]
+    where = str(f)
+    cols = _header(f, where)
+    z, fd_cols, _, _ = _classify_columns(cols, where)
+    zkeys = {k for _, k in z}
+    try:
+        with _open(f) as fh:
+            rows = pd.read_csv(fh, usecols=[0], dtype=str, keep_default_na=False).iloc[:, 0]
+    except (pd.errors.ParserError, ValueError) as exc:
+        fail(where, f"cannot read the row labels ({exc})")
+    rows = [str(r).strip() for r in rows]
+    va, out = _va_rows(rows, zkeys)
+    if not out:
+        fail(where, f"no output row {'/'.join(OUTPUT_ROWS)} (expected below the value-added "
+                    "rows, as in every ICIO edition)")
+    names = [rows[i] for i in va]
+    return names, [n for n in names if n.upper() in VA_ROWS]
+
+
 def read_year(path: str | Path, year: int, keep_splits: bool = False) -> dict:
     """Read one ICIO year.
 
@@ -202,13 +260,21 @@ def read_year(path: str | Path, year: int, keep_splits: bool = False) -> dict:
         Folder with the year files, or one file.
     year : int
     keep_splits : bool
-        Keep ``CN1``/``CN2``/``MX1``/``MX2`` as regions instead of summing them into
-        ``CHN``/``MEX``.
+        Keep ``CN1``... and ``MX1``... as regions instead of summing them into ``CHN``/``MEX``.
 
     Returns
     -------
     dict
-        See :mod:`brgvc.readers.common`; ``edition`` names the layout recognised.
+        See :mod:`brgvc.readers.common`; ``edition`` names the layout recognised;
+        ``va_published`` holds the primary-input rows (``TLS``/``TAXSUB``, ``VA``/``VALU``)
+        over the intermediate columns (splits summed like the columns of Z).
+
+    Raises
+    ------
+    MRIOError
+        For a missing output row, or a non-numeric or empty cell in the intermediate,
+        final-demand, total, primary-input or output cells: the message names the file and
+        the cell as a spreadsheet shows it (line = row, field = column).
     """
     year = int(year)
     files = list_years(path)
@@ -229,32 +295,58 @@ def read_year(path: str | Path, year: int, keep_splits: bool = False) -> dict:
     zkeys = {k for _, k in z_cols}
     row_keys = [split_label(r) for r in rows]
     is_z = np.array([k in zkeys for k in row_keys])
-    z_rows = [k for k, z in zip(row_keys, is_z, strict=True) if z]
-    body = df.iloc[np.flatnonzero(is_z)]
-    values = to_float(body, where, [rows[i] for i in np.flatnonzero(is_z)], cols)
+    zi = np.flatnonzero(is_z)
+    z_rows = [row_keys[i] for i in zi]
+    va_i, out_i = _va_rows(rows, zkeys)
+    if not out_i:
+        fail(where, f"no output row {'/'.join(OUTPUT_ROWS)} among the {len(rows) - len(zi)} "
+                    f"rows below the intermediate block ({[rows[i] for i in va_i][:6]}); "
+                    "the file is incomplete")
+    used = sorted([j for j, _ in z_cols] + [j for j, _ in fd_cols] + disc
+                  + ([total] if total is not None else []))
+    # Spreadsheet positions: line 1 is the header, field 1 the row labels.
+    body = block_to_float(df.iloc[zi, used], where, zi + 2, np.array(used) + 2,
+                          row_labels=[rows[i] for i in zi], col_labels=[cols[j] for j in used])
+    values = np.zeros((len(zi), len(cols)))
+    values[:, used] = body
     Z, Y = assemble(values, z_rows, z_cols, fd_cols, regions_raw, sectors, fd, where)
     order = {k: i for i, k in enumerate(z_rows)}
     ri = np.array([order[(r, s)] for r in regions_raw for s in sectors])
+    zc = np.array([j for j, _ in z_cols])[
+        np.argsort([regions_raw.index(k[0]) * len(sectors) + sectors.index(k[1])
+                    for _, k in z_cols])]
+    bottom = block_to_float(df.iloc[va_i + out_i[:1], zc], where,
+                            np.array(va_i + out_i[:1], dtype=int) + 2,
+                            zc + 2, row_labels=[rows[i] for i in va_i + out_i[:1]],
+                            col_labels=[cols[j] for j in zc])
+    va = bottom[: len(va_i)]
+    out_row = bottom[len(va_i)]
     if total is not None:
         x = values[ri, total]
     else:
-        numeric = [j for j, _ in z_cols] + [j for j, _ in fd_cols] + disc
-        x = values[np.ix_(ri, numeric)].sum(1)
+        # 2016: no output column; the output row is the publisher's gross output.
+        x = out_row
     dropped = {}
     for j in disc:
         dropped[f"column {cols[j]}"] = float(values[:, j].sum())
-    other = np.flatnonzero(~is_z)
-    if len(other):
-        zc = np.array([j for j, _ in z_cols])
-        extra = df.iloc[other, zc].apply(pd.to_numeric, errors="coerce").fillna(0.0)
-        for i, tot in zip(other, extra.sum(axis=1).to_numpy(), strict=True):
-            dropped[f"row {rows[i]}"] = float(tot)
+    for k, i in enumerate(va_i):
+        dropped[f"row {rows[i]}"] = float(va[k].sum())
+    dropped[f"row {rows[out_i[0]]}"] = float(out_row.sum())
     G, N, F = len(regions_raw), len(sectors), len(fd)
     Z, Y, x, labels_ = merge_regions(Z, Y, x, regions_raw, N, F, merged)
+    if G != len(labels_):
+        k = np.array([labels_.index(t) for t in merged])
+        va3 = va.reshape(len(va_i), G, N)
+        vm = np.zeros((len(va_i), len(labels_), N))
+        for g in range(G):
+            vm[:, k[g]] += va3[:, g]
+        va = vm.reshape(len(va_i), -1)
     regions = iso3_regions(labels_, DATABASE)
+    names = [rows[i] for i in va_i]
     return result(
         Z, Y, x, regions=regions, sectors=sectors, fd=fd, year=year,
         checksums={f.name: sha256(f)}, where=where, dropped=dropped,
+        va=va, va_components=names, va_total=[n for n in names if n.upper() in VA_ROWS],
         edition=edition(cols, rows, f.name), merged_splits=not keep_splits and G != len(labels_),
     )
 

@@ -47,13 +47,48 @@ def _progress(done: int, total: int, year: int) -> None:
     print(f"  [{done}/{total}] year {year} written", file=sys.stderr, flush=True)
 
 
+def _format_names() -> list[str]:
+    """Names of the registered database formats (the readers' registry)."""
+    from brgvc.readers import FORMATS
+
+    return sorted(FORMATS)
+
+
+def cmd_formats(args: argparse.Namespace) -> int:
+    from brgvc.readers import FORMATS
+
+    for name in sorted(FORMATS):
+        attrs = FORMATS[name].attrs
+        unit = attrs.get("unit", "")
+        published = attrs.get("unit_published")
+        unit_text = f"{unit} (published in {published})" if published and published != unit \
+            else unit
+        print(f"{name:<16} {attrs.get('source', '')}; {unit_text}")
+    from brgvc.datasets import EMBEDDED
+
+    for name in sorted(EMBEDDED):
+        print(f"{name:<16} embedded in the package: `brgvc ingest {name} --out STORE` "
+              "needs no path")
+    return 0
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from brgvc.readers import open_mrio
     from brgvc.readers.store import write_cube
 
     years = parse_years(args.years)
     t0 = time.perf_counter()
-    ds = open_mrio(args.format, args.path, years=years, gross_output="published")
+    if args.path is None:
+        from brgvc.datasets import EMBEDDED, open_dataset
+
+        if args.format not in EMBEDDED:
+            raise ValueError(f"ingest {args.format}: give the PATH of the database's files "
+                             f"(only {', '.join(sorted(EMBEDDED))} is embedded)")
+        ds = open_dataset(args.format, years=years, gross_output="published")
+        args.path = f"the embedded {args.format} data"
+    else:
+        from brgvc.readers import open_mrio
+
+        ds = open_mrio(args.format, args.path, years=years, gross_output="published")
     n = ds.sizes["year"]
     print(
         f"ingesting {args.format} from {args.path}: {n} years, {ds.sizes['region']} regions × "
@@ -147,6 +182,13 @@ def cmd_submit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_k8s(args: argparse.Namespace) -> int:
+    from brgvc.deploy.kubernetes import main as k8s_main
+
+    # Everything after ``k8s`` belongs to the deploy layer's own parser (options included).
+    return int(k8s_main(list(args.k8s_args)) or 0)
+
+
 def cmd_schedule(args: argparse.Namespace) -> int:
     if args.k8s:
         from brgvc.deploy.kubernetes import submit_schedule
@@ -160,9 +202,20 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the argument parser of the ``brgvc`` command."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Return the argument parser of the ``brgvc`` command.
+
+    Parameters
+    ----------
+    command : str, optional
+        The subcommand about to run. The choices of its arguments (database formats,
+        measure names) are read from the registries; other subcommands are built without
+        importing them, so that a command starts without loading the whole library.
+    """
     from brgvc import __version__
+
+    def choices(name: str, source) -> list[str] | None:
+        return source() if command == name else None
 
     p = argparse.ArgumentParser(
         prog="brgvc",
@@ -180,12 +233,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true", help="no progress output")
     s.set_defaults(func=cmd_run)
 
+    formats = choices("ingest", _format_names)
     s = sub.add_parser("ingest", help="convert a database's files into a zarr cube store")
-    s.add_argument("format", help="database format, e.g. wiod2013")
-    s.add_argument("path", help="folder (or file) as the publisher distributes it")
+    s.add_argument("format", choices=formats, metavar="FORMAT",
+                   help="database format" + (f": {', '.join(formats)}" if formats else
+                                             " (`brgvc formats` lists them)"))
+    s.add_argument("path", nargs="?",
+                   help="folder (or file) as the publisher distributes it; omit for the "
+                   "embedded wiod2013")
     s.add_argument("--out", required=True, help="cube store folder to write")
     s.add_argument("--years", help="e.g. 1995-2011 or 1995,2000 (default: all)")
     s.set_defaults(func=cmd_ingest)
+
+    s = sub.add_parser("formats", help="list the database formats brgvc reads")
+    s.set_defaults(func=cmd_formats)
 
     s = sub.add_parser("inspect", help="validate a dataset: balance, signs, zero output, A")
     s.add_argument("data", nargs="?", default="wiod2013", help="embedded name or cube store")
@@ -231,6 +292,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dry-run", action="store_true", help="print the manifests only")
     s.set_defaults(func=cmd_submit)
 
+    s = sub.add_parser("k8s", help="Kubernetes manifests: render, create-run, examples "
+                       "(`brgvc k8s --help`)", add_help=False)
+    s.add_argument("k8s_args", nargs=argparse.REMAINDER)
+    s.set_defaults(func=cmd_k8s)
+
     s = sub.add_parser("schedule", help="run a job on its cron schedule (locally or as a "
                        "Kubernetes CronJob with --k8s)")
     s.add_argument("job")
@@ -246,8 +312,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``brgvc`` command."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(command)
+    if command == "k8s":
+        # argparse's REMAINDER drops a leading option such as --help: hand over the rest as is.
+        args = argparse.Namespace(func=cmd_k8s, k8s_args=argv[argv.index("k8s") + 1:])
+    else:
+        args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

@@ -104,3 +104,42 @@ def test_default_job_is_packaged():
     assert Path(path).is_file() and "brgvc" in str(path)
     job = load_job(path)
     assert job is not None
+
+
+def test_formats_lists_the_readers_registry(capsys):
+    from brgvc.readers import FORMATS
+
+    assert main(["formats"]) == 0
+    out = capsys.readouterr().out
+    names = {line.split()[0] for line in out.splitlines() if line.strip()}
+    assert set(FORMATS) <= names and "wiod2013" in names
+
+
+def test_ingest_help_lists_the_formats():
+    from brgvc.readers import FORMATS
+
+    out = subprocess.run([sys.executable, "-m", "brgvc.cli", "ingest", "--help"],
+                         capture_output=True, text=True, check=True).stdout
+    flat = " ".join(out.split())
+    assert all(name in flat for name in FORMATS)
+
+
+def test_ingest_embedded_needs_no_path(tmp_path, capsys):
+    store = tmp_path / "wiod.zarr"
+    assert main(["ingest", "wiod2013", "--out", str(store), "--years", "2011"]) == 0
+    a = open_dataset(str(store), years=[2011]).load()
+    b = open_dataset("wiod2013", years=[2011]).load()
+    for var in ("Z", "Y", "x", "va"):
+        np.testing.assert_array_equal(a[var].values, b[var].values)
+    # A format that is not embedded still needs its files.
+    assert main(["ingest", "eora26", "--out", str(tmp_path / "e.zarr")]) == 1
+    assert "PATH" in capsys.readouterr().err
+
+
+def test_top_level_api_is_lazy_and_complete():
+    code = ("import sys, brgvc; heavy = {'dask', 'zarr', 'networkx', 'xarray'} & set(sys.modules);"
+            "assert not heavy, heavy; print(sorted(n for n in brgvc.__all__ if n != '__version__'"
+            " and not callable(getattr(brgvc, n))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

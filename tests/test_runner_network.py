@@ -44,7 +44,7 @@ def test_negative_weights_are_clipped_and_reported(clipped):
         ds["net_total_flow"].sel(year=2001, draw=3).item(), rel=1e-12)
     assert (out / "tables" / "net_strength_rank_p1.csv").exists()
     assert list(pd.read_csv(out / "tables" / "net_strength_rank_p1.csv").columns) == [
-        "year", "node", "value"]
+        "year", "weight", "node", "value"]
 
 
 def test_second_threshold_adds_only_backbone_outputs(clipped):
@@ -79,3 +79,29 @@ def test_base_run_only_with_w2_and_findings(tmp_path):
     assert ds["net_total_flow"].sel(year=2011, draw=0).item() == pytest.approx(vby.sum(),
                                                                                rel=1e-12)
     assert s.findings and "undecided (base run only)" in (tmp_path / "findings.md").read_text()
+
+
+def test_weight_list_equals_single_weight_runs(clipped, tmp_path):
+    """network.weight: [W2, W1, W4] gives, for W1, exactly the single-weight run's net_*
+    (same draws, same factorised system), and for W2 and W4 their own definitions."""
+    ds1, _ = clipped
+    job = {**JOB, "network": {**JOB["network"], "weight": ["W2", "W1", "W4"]}}
+    run_job(job, cluster="sync", out=tmp_path, progress=False)
+    ds = xr.open_zarr(tmp_path / "results.zarr", consolidated=False).load()
+    assert [str(w) for w in ds["weight"].values] == ["W2", "W1", "W4"]
+    net = sorted(v for v in ds.data_vars if str(v).startswith("net_"))
+    assert net == sorted(v for v in ds1.data_vars if str(v).startswith("net_"))
+    for v in net:
+        assert ds[v].dims[:3] == ("year", "draw", "weight"), v
+        assert ds1[v].sizes["weight"] == 1
+        np.testing.assert_array_equal(ds[v].sel(weight=["W1"]).values, ds1[v].values,
+                                      err_msg=v)
+    # W4 = country sums of Z: the members' block of the stored (clipped) weights sums to the
+    # network's total flow, and W4 has no negative flow to clip
+    nodes = [str(x) for x in ds["node"].values]
+    W4 = ds["net_weight"].sel(weight="W4", year=2001, draw=0)
+    assert float(W4.sel(net_source=nodes, net_sink=nodes).sum()) == pytest.approx(
+        ds["net_total_flow"].sel(weight="W4", year=2001, draw=0).item(), rel=1e-12)
+    assert (ds["net_n_negative_edges"].sel(weight="W4") == 0).all()
+    assert not np.array_equal(ds["net_weight"].sel(weight="W2").values,
+                              ds["net_weight"].sel(weight="W1").values)

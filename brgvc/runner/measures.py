@@ -1,95 +1,65 @@
-"""Find measures and network summaries by name, and put their outputs into store layout.
+"""Bind a job's measures and network section to the library; nothing is recomputed here.
 
-The measures themselves live in :mod:`brgvc.measures` (``registry.get_measure(name)`` returns a
-``Measure`` whose ``.func(ys, **options)`` gives an xarray Dataset or DataArray). This module
-prefers that registry whenever it can be imported and falls back to a few built-ins computed
-by :class:`brgvc.core.leontief.YearSystem` itself (``vby`` and ``vbe``), so that the runner
-works before and after the registry lands.
+Measures come from :mod:`brgvc.measures.registry` (``get_measure(name)`` returns a declared
+``Measure`` whose ``func(ys, **options)`` gives an xarray Dataset or DataArray), edge weights
+from :func:`brgvc.network.weights.edge_weights` (W1-W4 on the full table) and the network
+indicators from :func:`brgvc.network.summary.summarise`.
 
-The network step: when a job has a ``network`` section, the country-level weight matrix
-``brgvc.network.weights.edge_weights(ys, weight)`` (W1-W4, on the full table) is restricted to
-the grouping's members plus one "Rest" node and handed to
-``brgvc.network.summary.summarise(W, labels, members=..., region_of=...)`` inside the task of
-each (year, draw); the outputs land in the result store as ``net_*`` variables.
+Each item has two faces:
+
+* a labelled one (:meth:`ResolvedMeasure.compute`, :func:`network_summary`), run once per job
+  on a synthetic probe system to learn every output's dims, labels and shape (the store
+  template) -- and by anyone who wants labelled results of one system;
+* a numpy one (:meth:`ResolvedMeasure.arrays`, :func:`network_arrays`), run per draw inside
+  the tasks: plain arrays in the layout's dim order, labelled once per (year, draw-block) when
+  the block is written.
+
+A job's ``network.weight`` may be one weight or a list (``[W1, W2, W3, W4]``): each is computed
+from the same factorised system of the draw, and every ``net_*`` variable carries a ``weight``
+dim (first after ``draw``; length 1 for a single weight).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
+import functools
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from brgvc.core.kernels import IOSystem, country_sum
+from brgvc.core.kernels import IOSystem
 from brgvc.core.leontief import YearSystem
+from brgvc.measures.registry import MEASURES, get_measure
 
 __all__ = [
-    "BUILTIN_MEASURES",
     "MeasureSpec",
+    "NetworkSetup",
     "ResolvedMeasure",
+    "UnknownMeasureError",
     "available_measures",
+    "network_arrays",
     "network_available",
+    "network_setup",
+    "network_summary",
+    "network_weights",
     "probe_system",
     "resolve_measure",
 ]
 
+#: Name of the dim that every ``net_*`` variable carries (the job's edge weights).
+WEIGHT_DIM = "weight"
+
 
 class UnknownMeasureError(LookupError):
-    """A measure name that neither the registry nor the built-ins know."""
-
-
-def _builtin_vby(ys: YearSystem, level: str = "country") -> xr.DataArray:
-    """V̂BY at country (source, sink) or sector level (see :meth:`YearSystem.vby`)."""
-    return ys.vby(level)
-
-
-def _builtin_vbe(ys: YearSystem, level: str = "country") -> xr.DataArray:
-    """V̂BÊ at country (source, exporter) or finer level (see :meth:`YearSystem.vbe`)."""
-    return ys.vbe(level)
-
-
-#: Measures the runner can compute without :mod:`brgvc.measures`.
-BUILTIN_MEASURES: dict[str, Callable[..., xr.DataArray | xr.Dataset]] = {
-    "vby": _builtin_vby,
-    "vbe": _builtin_vbe,
-}
-
-
-def _registry():
-    """Return the measures registry module, or None while it does not exist."""
-    try:
-        return importlib.import_module("brgvc.measures.registry")
-    except ImportError:
-        return None
-
-
-def _registry_names(reg) -> list[str]:
-    for attr in ("available_measures", "list_measures", "available", "names"):
-        fn = getattr(reg, attr, None)
-        if callable(fn):
-            try:
-                return [str(n) for n in fn()]
-            except TypeError:
-                continue
-    for attr in ("MEASURES", "REGISTRY", "registry"):
-        d = getattr(reg, attr, None)
-        if isinstance(d, Mapping):
-            return [str(n) for n in d]
-    return []
+    """A measure name that the registry does not know."""
 
 
 def available_measures() -> list[str]:
-    """Names of every measure the runner can compute (registry first, then built-ins)."""
-    names: list[str] = []
-    reg = _registry()
-    if reg is not None:
-        names.extend(_registry_names(reg))
-    names.extend(n for n in BUILTIN_MEASURES if n not in names)
-    return sorted(set(names))
+    """Names of every registered measure (:data:`brgvc.measures.registry.MEASURES`)."""
+    return sorted(MEASURES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,36 +99,7 @@ class MeasureSpec:
         return out
 
 
-@dataclasses.dataclass
-class ResolvedMeasure:
-    """A measure bound to its function.
-
-    Attributes
-    ----------
-    spec : MeasureSpec
-    func : callable
-        ``func(ys, **options)`` returning an xarray Dataset or DataArray.
-    source : {"registry", "builtin"}
-    """
-
-    spec: MeasureSpec
-    func: Callable[..., Any]
-    source: str
-
-    def compute(self, ys: YearSystem, grouping: Any = None) -> dict[str, xr.DataArray]:
-        """Run the measure and name its variables for the result store.
-
-        A DataArray becomes the variable ``alias``; a Dataset's variable ``v`` becomes
-        ``alias`` if ``v == alias``, else ``alias_v``. Scalar coordinates (``year``, ``draw``)
-        are dropped.
-        """
-        opts = dict(self.spec.options)
-        if grouping is not None and "grouping" not in opts and _accepts(self.func, "grouping"):
-            opts["grouping"] = grouping
-        out = self.func(ys, **opts)
-        return _named_vars(out, self.spec.alias)
-
-
+@functools.cache
 def _accepts(func: Callable[..., Any], name: str) -> bool:
     try:
         params = inspect.signature(func).parameters
@@ -167,45 +108,89 @@ def _accepts(func: Callable[..., Any], name: str) -> bool:
     return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
-def _named_vars(out: Any, alias: str) -> dict[str, xr.DataArray]:
+@dataclasses.dataclass
+class ResolvedMeasure:
+    """A job's measure bound to its registered function.
+
+    Attributes
+    ----------
+    spec : MeasureSpec
+    func : callable
+        ``func(ys, **options)`` returning an xarray Dataset or DataArray.
+    source : str
+        ``"registry"`` (stored in the result store's attrs).
+    """
+
+    spec: MeasureSpec
+    func: Callable[..., Any]
+    source: str = "registry"
+
+    def _call(self, ys: YearSystem, grouping: Any) -> Any:
+        opts = dict(self.spec.options)
+        if grouping is not None and "grouping" not in opts and _accepts(self.func, "grouping"):
+            opts["grouping"] = grouping
+        return self.func(ys, **opts)
+
+    def compute(self, ys: YearSystem, grouping: Any = None) -> dict[str, xr.DataArray]:
+        """Run the measure and name its variables for the result store (labelled).
+
+        A DataArray becomes the variable ``alias``; a Dataset's variable ``v`` becomes
+        ``alias`` if ``v == alias``, else ``alias_v``. Scalar coordinates (``year``, ``draw``)
+        are dropped.
+        """
+        return {name: da.drop_vars([c for c in da.coords if c not in da.dims])
+                for name, da in _named_vars(self._call(ys, grouping), self.spec.alias)}
+
+    def arrays(
+        self, ys: YearSystem, grouping: Any, dims: Mapping[str, tuple[str, ...]]
+    ) -> dict[str, np.ndarray]:
+        """Run the measure and return plain arrays in the given dim order (per draw).
+
+        Parameters
+        ----------
+        ys : YearSystem
+        grouping : Grouping or None
+        dims : mapping
+            Variable name -> its dims in the store (from the layout learnt on the probe).
+
+        Returns
+        -------
+        dict
+            Variable name -> float64 array; labels are not checked here (they are the data's
+            and were laid out once, from the same labels, before any task ran).
+        """
+        out = {}
+        for name, da in _named_vars(self._call(ys, grouping), self.spec.alias):
+            order = dims[name]
+            if da.dims != order:
+                da = da.transpose(*order)
+            out[name] = np.asarray(da.data, dtype=np.float64)
+        return out
+
+
+def _named_vars(out: Any, alias: str) -> list[tuple[str, xr.DataArray]]:
     if isinstance(out, xr.DataArray):
-        items = {alias: out}
-    elif isinstance(out, xr.Dataset):
-        items = {(v if v == alias else f"{alias}_{v}"): out[v] for v in out.data_vars}
-    elif isinstance(out, Mapping):
-        items = {(str(k) if str(k) == alias else f"{alias}_{k}"): xr.DataArray(v)
-                 if not isinstance(v, xr.DataArray) else v for k, v in out.items()}
-    else:
-        items = {alias: xr.DataArray(np.asarray(out))}
-    result = {}
-    for name, da in items.items():
-        drop = [c for c in da.coords if c not in da.dims]
-        result[name] = da.drop_vars(drop)
-    return result
+        return [(alias, out)]
+    if isinstance(out, xr.Dataset):
+        return [((str(v) if v == alias else f"{alias}_{v}"), out[v]) for v in out.data_vars]
+    raise TypeError(f"measure {alias!r} returned {type(out).__name__}, not an xarray object")
 
 
 def resolve_measure(spec: MeasureSpec) -> ResolvedMeasure:
-    """Bind a measure name to its function: the registry's when it knows it, else a built-in.
+    """Bind a measure name to its registered function.
 
     Raises
     ------
     UnknownMeasureError
         With the list of known names.
     """
-    reg = _registry()
-    if reg is not None and hasattr(reg, "get_measure"):
-        try:
-            m = reg.get_measure(spec.name)
-        except (KeyError, LookupError, ValueError):
-            m = None
-        if m is not None:
-            func = getattr(m, "func", m)
-            return ResolvedMeasure(spec, func, "registry")
-    if spec.name in BUILTIN_MEASURES:
-        return ResolvedMeasure(spec, BUILTIN_MEASURES[spec.name], "builtin")
-    raise UnknownMeasureError(
-        f"unknown measure {spec.name!r}; known measures: {', '.join(available_measures())}"
-    )
+    try:
+        m = get_measure(spec.name)
+    except KeyError:
+        raise UnknownMeasureError(
+            f"unknown measure {spec.name!r}; known measures: {', '.join(available_measures())}"
+        ) from None
+    return ResolvedMeasure(spec, m.func)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -230,46 +215,24 @@ def probe_system(regions: list[str], sectors: list[str], year: int = 0) -> YearS
 
 
 # ---------------------------------------------------------------------------------------------
-# Network hook
+# Network
 # ---------------------------------------------------------------------------------------------
 
 
-def _network_module(name: str):
-    try:
-        return importlib.import_module(f"brgvc.network.{name}")
-    except ImportError:
-        return None
-
-
 def network_available() -> bool:
-    """True when ``brgvc.network.summary.summarise`` can be imported."""
-    mod = _network_module("summary")
-    return mod is not None and hasattr(mod, "summarise")
+    """True: the network layer ships with brgvc (kept for callers that still ask)."""
+    return True
 
 
 def network_weights(ys: YearSystem, weight: str) -> np.ndarray:
     """Country-level edge weights of one system (G × G, rows = origin, zero diagonal).
 
-    ``brgvc.network.weights.edge_weights(ys, weight)``: W1 = S V̂BÊ S', W2 = S V̂BY, W3 = WWZ
-    terms 1–8, W4 = country sums of Z, always on the full table.
+    :func:`brgvc.network.weights.edge_weights`: W1 = S V̂BÊ S', W2 = S V̂BY, W3 = WWZ terms 1-8,
+    W4 = country sums of Z, always on the full table.
     """
-    mod = _network_module("weights")
-    if mod is not None and hasattr(mod, "edge_weights"):
-        return np.asarray(mod.edge_weights(ys, weight))
-    s = ys.system
-    if weight == "W1":
-        W = s.vbe_country()
-    elif weight == "W2":
-        W = s.vby_country()
-    elif weight == "W4":
-        W = country_sum(country_sum(s.Z, s.G, s.N, axis=0), s.G, s.N, axis=1)
-    else:
-        raise NotImplementedError(
-            f"network weight {weight} needs brgvc.network.weights.edge_weights, not available"
-        )
-    W = np.array(W, dtype=np.float64)
-    np.fill_diagonal(W, 0.0)
-    return W
+    from brgvc.network.weights import edge_weights
+
+    return np.asarray(edge_weights(ys, weight))
 
 
 def _backbone_kwargs(threshold: Any) -> tuple[str, dict[str, Any]]:
@@ -294,97 +257,196 @@ def _backbone_kwargs(threshold: Any) -> tuple[str, dict[str, Any]]:
 NETWORK_DEFAULTS: dict[str, Any] = {"rest": True, "store_weights": True, "negative": "clip"}
 
 
-def network_summary(
-    ys: YearSystem, spec: Mapping[str, Any], grouping: Any = None
-) -> dict[str, xr.DataArray]:
-    """Run the per-(year, draw) network summary of a job's ``network`` section.
+def weight_names(spec: Mapping[str, Any]) -> tuple[str, ...]:
+    """The job's edge weights as a tuple (``weight: W1`` -> ``("W1",)``)."""
+    w = spec.get("weight", "W1")
+    return (str(w),) if isinstance(w, str) else tuple(str(x) for x in w)
 
-    The weight matrix ``spec["weight"]`` (W1 by default) is computed on the full table. With
-    a grouping, the network's nodes are the grouping's members (matched by ISO3 code, so
+
+@dataclasses.dataclass(frozen=True)
+class NetworkSetup:
+    """A job's network section prepared once per task (everything but the draw's weights).
+
+    Attributes
+    ----------
+    weights : tuple of str
+        The edge weights (``W1`` ...), in the order of the ``weight`` dim.
+    mask : ndarray of bool or None
+        Members among the table's regions (None: no grouping, or no member).
+    rest : str or None
+        Label of the node summing the non-members.
+    labels : tuple of str
+        Nodes of the weight matrix handed to ``summarise`` (members, then ``rest``).
+    nodes : tuple of str
+        The network's nodes (the ``node`` dim): members only.
+    regions : tuple of str or None
+        Grouping regions of ``net_regional`` (None without a grouping).
+    first : dict
+        Keywords of ``summarise`` (first threshold).
+    further : tuple of (str, dict)
+        Prefix and ``backbone_stats`` keywords of each further threshold.
+    metrics : frozenset of str
+        Outputs kept (empty: all).
+    store_weights : bool
+    negative : str
+        Negative-weight policy.
+    """
+
+    weights: tuple[str, ...]
+    mask: np.ndarray | None
+    rest: str | None
+    labels: tuple[str, ...]
+    nodes: tuple[str, ...]
+    regions: tuple[str, ...] | None
+    first: Mapping[str, Any]
+    further: tuple[tuple[str, Mapping[str, Any]], ...]
+    metrics: frozenset[str]
+    store_weights: bool
+    negative: str
+
+    def keep(self, var: str) -> bool:
+        """True when the job keeps the output ``var``."""
+        return not self.metrics or var in self.metrics
+
+
+def network_setup(
+    regions: Sequence[str], spec: Mapping[str, Any], grouping: Any = None
+) -> NetworkSetup:
+    """Prepare a job's ``network`` section for a table with these region labels.
+
+    With a grouping, the network's nodes are the grouping's members (matched by ISO3 code, so
     WIOD's ``ROM`` is Romania) plus, unless ``rest: false``, one node ``Rest`` summing every
     non-member, used only by the intra-group share (:func:`brgvc.network.weights.restrict`).
-
-    ``brgvc.network.summary.summarise`` runs once, with the backbone of the first entry of
-    ``thresholds`` (``{disparity: alpha}``, ``{global: share}`` or a number, ``{mean:
-    true}``, ``{none: true}``); each further threshold adds only the backbone-dependent
-    outputs (:data:`~brgvc.network.summary.BACKBONE_VARS`), as ``net_<backbone>_<var>``.
-
-    Returns
-    -------
-    dict
-        ``net_<var>`` for every scalar (dims ()) and per-node output (dims ``(node,)``, the
-        members), ``net_regional`` (dims ``(net_region, net_region_to)``) with a grouping,
-        and, unless ``store_weights: false``, ``net_weight`` (dims ``(net_source,
-        net_sink)``: members and ``Rest``; the edge table and Gephi files are derived from
-        it). ``metrics`` keeps only the named outputs (``weight`` included).
+    ``summarise`` runs with the backbone of the first entry of ``thresholds`` (``{disparity:
+    alpha}``, ``{global: share}`` or a number, ``{mean: true}``, ``{none: true}``); each
+    further threshold adds only the backbone-dependent outputs
+    (:data:`~brgvc.network.summary.BACKBONE_VARS`), as ``net_<backbone>_<var>``.
     """
-    mod = _network_module("summary")
-    if mod is None or not hasattr(mod, "summarise"):
-        raise ImportError("brgvc.network.summary.summarise is not available")
-    from brgvc.network import clip_negative
+    from brgvc.network.summary import summarise
     from brgvc.network.weights import REST, member_mask, restrict
 
     opts = {**NETWORK_DEFAULTS, **{k: spec[k] for k in NETWORK_DEFAULTS if k in spec}}
-    W = network_weights(ys, spec.get("weight", "W1"))
-    labels = [str(r) for r in ys.regions]
+    labels = [str(r) for r in regions]
     base_kw: dict[str, Any] = dict(spec.get("options") or {})
     base_kw.setdefault("negative", opts["negative"])
-    region_of: dict[str, str] | None = None
+    mask = None
+    rest = REST if opts["rest"] else None
     if grouping is not None and hasattr(grouping, "region_of"):
-        mask, regs = member_mask(labels, grouping)
-        if mask.any():
-            W, labels, is_member = restrict(W, labels, mask, rest=REST if opts["rest"] else None)
-            region_of = {lab: r for lab, r, keep in zip(
-                [str(x) for x in ys.regions], regs, mask, strict=True) if keep}
+        m, regs = member_mask(labels, grouping)
+        if m.any():
+            mask = m
+            # Only the labels and the member flags of the restricted matrix are needed here.
+            _, sub, is_member = restrict(np.zeros((len(labels),) * 2), labels, m, rest=rest)
+            region_of = {lab: r for lab, r, keep in zip(labels, regs, m, strict=True) if keep}
             if not is_member.all():
                 base_kw.setdefault("members", is_member)
             base_kw.setdefault("region_of", region_of)
             base_kw.setdefault("regions", [r for r in grouping.regions
                                            if r in set(region_of.values())])
+            labels = [str(x) for x in sub]
     members = base_kw.get("members")
-    node_labels = labels if members is None else [
+    nodes = labels if members is None else [
         lab for lab, keep in zip(labels, members, strict=True) if keep]
     thresholds = list(spec.get("thresholds") or [None])
-    metrics = set(spec.get("metrics") or [])
-    out: dict[str, xr.DataArray] = {}
-
-    def keep(var: str) -> bool:
-        return not metrics or var in metrics
-
-    def put(name: str, value: Any, dims: tuple[str, ...], coords: dict[str, Any]) -> None:
-        out[name] = xr.DataArray(np.asarray(value, dtype=np.float64), dims=dims,
-                                 coords=coords)
-
-    node_coord = {"node": np.array(node_labels, dtype=object)}
+    first: dict[str, Any] = {}
+    further = []
     for k, th in enumerate(thresholds):
         label, kw = _backbone_kwargs(th)
-        kwargs = {key: v for key, v in {**base_kw, **kw}.items()
-                  if _accepts(mod.summarise, key)}
+        kwargs = {key: v for key, v in {**base_kw, **kw}.items() if _accepts(summarise, key)}
         if k == 0:
-            res = mod.summarise(W, labels, **kwargs)
-            prefix = "net"
+            first = kwargs
         else:
-            bb_kw = {key: v for key, v in kwargs.items()
-                     if key in ("members", "backbone", "alpha", "tau", "negative")}
-            res = mod.backbone_stats(W, labels, **bb_kw)
-            prefix = f"net_{label}"
+            further.append((f"net_{label}", {key: v for key, v in kwargs.items() if key in (
+                "members", "backbone", "alpha", "tau", "negative")}))
+    regions_ = base_kw.get("regions")
+    return NetworkSetup(
+        weights=weight_names(spec), mask=mask, rest=rest, labels=tuple(labels),
+        nodes=tuple(nodes), regions=None if regions_ is None else tuple(map(str, regions_)),
+        first=first, further=tuple(further), metrics=frozenset(spec.get("metrics") or []),
+        store_weights=bool(opts["store_weights"]), negative=str(base_kw["negative"]),
+    )
+
+
+def _network_dims(var: str, ndim: int) -> tuple[str, ...]:
+    if var == "net_weight":
+        return ("net_source", "net_sink")
+    if var.endswith("_regional"):
+        return ("net_region", "net_region_to")
+    return () if ndim == 0 else ("node",)
+
+
+def network_arrays(ys: YearSystem, setup: NetworkSetup, weight: str) -> dict[str, np.ndarray]:
+    """The network outputs of one system for one edge weight, as plain arrays.
+
+    Returns
+    -------
+    dict
+        ``net_<var>`` -> array: scalars (shape ()), per-node outputs ((nodes,)),
+        ``net_regional`` ((regions, regions)) with a grouping, and unless ``store_weights:
+        false`` ``net_weight`` ((labels, labels): members and ``Rest``, after the
+        negative-weight policy, so that the members' block sums to ``net_total_flow``).
+
+    Raises
+    ------
+    ValueError
+        When the network layer refuses the weights (NaN, or negative under ``raise``).
+    """
+    from brgvc.network import clip_negative
+    from brgvc.network.summary import backbone_stats, summarise
+    from brgvc.network.weights import restrict
+
+    W = network_weights(ys, weight)
+    if setup.mask is not None:
+        W, _, _ = restrict(W, list(ys.regions), setup.mask, rest=setup.rest)
+    labels = list(setup.labels)
+    out: dict[str, np.ndarray] = {}
+    parts = [("net", summarise(W, labels, **setup.first))]
+    parts += [(prefix, backbone_stats(W, labels, **kw)) for prefix, kw in setup.further]
+    for prefix, res in parts:
         for var, value in res.items():
-            if var == "regions" or not keep(var):
+            if var == "regions" or not setup.keep(var):
                 continue
-            arr = np.asarray(value)
-            if var == "regional":
-                reg = np.array([str(r) for r in res["regions"]], dtype=object)
-                put(f"{prefix}_{var}", arr, ("net_region", "net_region_to"),
-                    {"net_region": reg, "net_region_to": reg.copy()})
-            elif arr.ndim == 0:
-                put(f"{prefix}_{var}", arr, (), {})
-            else:
-                put(f"{prefix}_{var}", arr, ("node",), node_coord)
-    if opts["store_weights"] and keep("weight"):
-        # Stored as the network saw them: after the negative-weight policy, so that the
-        # members' block sums to net_total_flow exactly.
-        seen, _, _ = clip_negative(W, base_kw["negative"])
-        lab = np.array(labels, dtype=object)
-        put("net_weight", seen, ("net_source", "net_sink"),
-            {"net_source": lab, "net_sink": lab.copy()})
+            out[f"{prefix}_{var}"] = np.asarray(value, dtype=np.float64)
+    if setup.store_weights and setup.keep("weight"):
+        seen, _, _ = clip_negative(W, setup.negative)
+        out["net_weight"] = np.asarray(seen, dtype=np.float64)
+    return out
+
+
+def _network_coords(setup: NetworkSetup, dims: tuple[str, ...]) -> dict[str, np.ndarray]:
+    lab = {"node": setup.nodes, "net_source": setup.labels, "net_sink": setup.labels,
+           "net_region": setup.regions, "net_region_to": setup.regions}
+    return {d: np.array(list(lab[d]), dtype=object) for d in dims if lab.get(d) is not None}
+
+
+def network_summary(
+    ys: YearSystem, spec: Mapping[str, Any], grouping: Any = None
+) -> dict[str, xr.DataArray]:
+    """The per-(year, draw) network summary of a job's ``network`` section, labelled.
+
+    Every weight of ``spec["weight"]`` (one name or a list; W1 by default) is computed on the
+    full table of ``ys`` (factorised once) and summarised (see :func:`network_setup`).
+
+    Returns
+    -------
+    dict
+        ``net_<var>`` -> DataArray with dims ``(weight, ...)``: scalars, per-node outputs
+        (``node``: the members), ``net_regional`` (``net_region, net_region_to``) with a
+        grouping, and, unless ``store_weights: false``, ``net_weight`` (``net_source,
+        net_sink``: members and ``Rest``). ``metrics`` keeps only the named outputs.
+
+    Raises
+    ------
+    ValueError
+        When the network layer refuses one weight matrix.
+    """
+    setup = network_setup([str(r) for r in ys.regions], spec, grouping)
+    per_weight = [network_arrays(ys, setup, w) for w in setup.weights]
+    out = {}
+    for name, first in per_weight[0].items():
+        dims = _network_dims(name, first.ndim)
+        coords = {WEIGHT_DIM: np.array(setup.weights, dtype=object),
+                  **_network_coords(setup, dims)}
+        out[name] = xr.DataArray(np.stack([p[name] for p in per_weight]),
+                                 dims=(WEIGHT_DIM, *dims), coords=coords)
     return out

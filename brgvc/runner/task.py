@@ -29,8 +29,16 @@ from brgvc.core.leontief import YearSystem
 from brgvc.draws import Sampler, draw_rng
 from brgvc.runner.data import open_sd, open_year
 from brgvc.runner.jobspec import Job
-from brgvc.runner.measures import network_summary, resolve_measure
-from brgvc.runner.store import FAILED, NEG_VA, NET_FAILED, Layout, mark_done, write_block
+from brgvc.runner.measures import network_arrays, network_setup, resolve_measure
+from brgvc.runner.store import (
+    FAILED,
+    NEG_VA,
+    NET_FAILED,
+    Layout,
+    RunnerError,
+    mark_done,
+    write_block,
+)
 
 __all__ = ["BLAS_THREADS", "TaskContext", "TaskResult", "TaskSpec", "run_task"]
 
@@ -128,6 +136,13 @@ def _grouping(job: Job) -> Any:
     return load_grouping(job.grouping)
 
 
+def _put(block: np.ndarray, k: int, arr: np.ndarray, name: str) -> None:
+    """Store one draw's array into its block, refusing a shape other than the layout's."""
+    if arr.shape != block.shape[2:]:
+        raise RunnerError(f"{name}: shape {arr.shape} differs from the layout {block.shape[2:]}")
+    block[0, k] = arr
+
+
 def compute_draws(ctx: TaskContext, task: TaskSpec) -> tuple[dict[str, Any], TaskResult]:
     """Compute a block's results without writing them.
 
@@ -147,8 +162,11 @@ def compute_draws(ctx: TaskContext, task: TaskSpec) -> tuple[dict[str, Any], Tas
     t_read = time.perf_counter() - t0
     measures = [resolve_measure(m) for m in job.measures]
     grouping = _grouping(job)
+    net = None if job.network is None else network_setup(ctx.regions, job.network, grouping)
     sampler: Sampler | None = None
+    dims = {v.name: v.dims for v in layout.variables}
 
+    # The block's results as plain arrays, labelled once when the block is written.
     out = {v.name: np.full((1, task.n, *v.shape), np.nan) for v in layout.variables}
     neg = np.zeros((1, task.n), dtype=np.int32)
     failed = np.zeros((1, task.n), dtype=bool)
@@ -172,19 +190,21 @@ def compute_draws(ctx: TaskContext, task: TaskSpec) -> tuple[dict[str, Any], Tas
             draw_seconds.append(time.perf_counter() - td)
             continue
         for m in measures:
-            for name, arr in m.compute(ys, grouping).items():
-                out[name][0, k] = layout.var(name).values(arr)
-        if job.network is not None:
-            try:
-                net = network_summary(ys, job.network, grouping)
-            except ValueError:
-                # The network layer refused this draw's weights (NaN flows, or negative ones
-                # under the "raise" policy; the default clips and counts them): net_* stay
-                # NaN and the draw is flagged.
-                net_failed[0, k] = True
-                net = {}
-            for name, arr in net.items():
-                out[name][0, k] = layout.var(name).values(arr)
+            for name, arr in m.arrays(ys, grouping, dims).items():
+                _put(out[name], k, arr, name)
+        if net is not None:
+            # Every weight from the same factorised system (the solves are cached on it).
+            for i, weight in enumerate(net.weights):
+                try:
+                    arrays = network_arrays(ys, net, weight)
+                except ValueError:
+                    # The network layer refused this weight matrix (NaN flows, or negative
+                    # ones under the "raise" policy; the default clips and counts them): its
+                    # net_* stay NaN and the draw is flagged.
+                    net_failed[0, k] = True
+                    continue
+                for name, arr in arrays.items():
+                    _put(out[name][:, :, i], k, arr, name)
         draw_seconds.append(time.perf_counter() - td)
 
     values: dict[str, Any] = {

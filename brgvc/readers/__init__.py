@@ -217,7 +217,8 @@ def _checked_read(read_year: Callable, path: str, year: int, comps: list[str] | 
 # Eora26 (basic prices): brgvc.readers.eora26
 from brgvc.readers import eora26 as _eora26  # noqa: E402
 
-register(Format("eora26", _eora26.list_years, _eora26.read_year, _eora26.labels, _eora26.ATTRS))
+register(Format("eora26", _eora26.list_years, _eora26.read_year, _eora26.labels, _eora26.ATTRS,
+                _eora26.va_labels))
 
 
 # OECD ICIO 2016/2018/2021/2023 editions: brgvc.readers.oecd_icio. "oecd_icio" sums the

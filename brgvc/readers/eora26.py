@@ -31,10 +31,22 @@ Preprocessing (METHODS.md §1.3):
   x = Z·1 + Y·1 without them. The sum of the ``VA`` rows is returned as ``va_published``.
 - Country codes are mapped to ISO3 (``SDS`` -> ``SSD``); Eora's own codes for entities that
   have none (``SUD``, ``USR``, ``ANT``) are kept.
+- Primary inputs: every row of ``VA`` (``labels_VA.txt``: compensation of employees, taxes
+  on production, subsidies on production, net operating surplus, net mixed income,
+  consumption of fixed capital) over the kept columns is returned as ``va_published``, one
+  ``va_component`` per row named by its label; all of them add up to value added.
+
+Unit: the Eora documentation (worldmrio.com, "Eora26": "all values are in thousand US
+dollars, current prices") gives thousand US$ (pymrio's ``parse_eora26`` instead assumes
+million USD "by personal communication"). Every number is divided by 1000 to the canonical
+million USD; ``ATTRS["unit_published"]`` records the published unit.
+
+Bad input: a non-numeric or empty cell names the file and its position as a spreadsheet
+would show the tab-separated file (line = row, field = column), e.g. ``row 3, column 7
+(G3)``; a wrong number of lines or fields names the file and both shapes.
 
 Assumptions: the ``ROW`` line is recognised by its code (second column of ``labels_T``,
-``labels_FD``) being ``ROW``; every country has the same sector list in the same order. Units
-are as published (current USD; pymrio labels them million USD by personal communication).
+``labels_FD``) being ``ROW``; every country has the same sector list in the same order.
 """
 
 from __future__ import annotations
@@ -47,7 +59,6 @@ import numpy as np
 import pandas as pd
 
 from brgvc.readers.common import (
-    check_finite,
     fail,
     fd_code,
     find_member,
@@ -55,20 +66,26 @@ from brgvc.readers.common import (
     iso3_regions,
     member_sha256,
     open_member,
+    read_numbers_csv,
     result,
     unique_in_order,
 )
+from brgvc.schema import normalise_unit
 
-__all__ = ["ATTRS", "DISCREPANCY", "labels", "list_years", "read_year"]
+__all__ = ["ATTRS", "DISCREPANCY", "labels", "list_years", "read_year", "va_labels"]
 
 log = logging.getLogger(__name__)
 
 DISCREPANCY = "ROW"
 DATABASE = "eora26"
+UNIT_PUBLISHED = "thousand USD, current prices"
+UNIT_FACTOR, UNIT = normalise_unit(UNIT_PUBLISHED)
 ATTRS = {
     "source": "Eora26",
     "release": "v199.82",
-    "unit": "current USD as published (pymrio assumes million USD)",
+    "unit": UNIT,
+    "unit_published": UNIT_PUBLISHED,
+    "unit_factor": UNIT_FACTOR,
     "price_basis": "basic prices",
     "citation": (
         "Lenzen, M., Moran, D., Kanemoto, K. and Geschke, A. (2013), Building Eora: a global "
@@ -193,18 +210,17 @@ def labels(path: str | Path) -> tuple[list[str], list[str], list[str]]:
 def _read_matrix(container: Path, member: str, shape: tuple[int, int], where: str) -> np.ndarray:
     try:
         with open_member(container, member) as fh:
-            df = pd.read_csv(fh, sep="\t", header=None, dtype=np.float64, engine="c")
+            data = fh.read()
     except FileNotFoundError:
         fail(where, "file not found")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, EOFError) as exc:
-        fail(where, f"truncated file or a non-numeric cell; expected {shape[0]} rows × "
-                    f"{shape[1]} tab-separated numbers without header ({exc})")
-    if df.shape != shape:
-        fail(where, f"expected {shape[0]} rows × {shape[1]} tab-separated numbers (from the "
-                    f"label files), found {df.shape[0]} × {df.shape[1]}")
-    M = df.to_numpy(dtype=np.float64)
-    check_finite(M, where)
-    return M
+    return read_numbers_csv(data, where, sep="\t", expect_shape=shape)
+
+
+def va_labels(path: str | Path) -> tuple[list[str], list[str]]:
+    """Primary-input rows (``labels_VA.txt``, last column) and those in value added (all)."""
+    _, _, _, lv = _labels_all(path)
+    names = lv.iloc[:, -1].tolist()
+    return names, list(names)
 
 
 def read_year(path: str | Path, year: int) -> dict:
@@ -220,8 +236,9 @@ def read_year(path: str | Path, year: int) -> dict:
     -------
     dict
         See :mod:`brgvc.readers.common`; ``dropped`` holds the totals of the ``ROW`` row
-        and column of ``T``, its final-demand columns and its ``VA`` column, and
-        ``va_published`` the column sums of ``VA`` for the kept country-sectors.
+        and column of ``T``, its final-demand columns and its ``VA`` column (in the
+        published thousand US$), and ``va_published`` the ``VA`` rows for the kept
+        country-sectors. ``Z``, ``Y``, ``x`` and ``va_published`` are in million USD.
     """
     year = int(year)
     container, t_member = _container(path, year)
@@ -258,5 +275,5 @@ def read_year(path: str | Path, year: int) -> dict:
     return result(
         Z, Y, x[keep_t], regions=regions, sectors=sectors, fd=fd, year=year,
         checksums=checks, where=where, dropped=dropped,
-        va_published=VA[:, keep_t].sum(0), va_components=va_names,
+        va=VA[:, keep_t], va_components=va_names, va_total=va_names, unit_factor=UNIT_FACTOR,
     )

@@ -291,3 +291,37 @@ def test_sampler_applies_the_public_kernels(model):
     else:
         expect = truncnormal_values(mu, rse * mu, 1.0 - rng.random(mu.shape[0]))
     assert np.array_equal(z.Z.ravel()[iz], expect)
+
+
+def _country_total_cvs(base, model, n_draws, seed=20190701, year=2011):
+    """CVs over draws of each country's gross exports and foreign VA in its final demand."""
+    from brgvc.core.kernels import country_sum
+
+    sampler = Sampler(base, model)
+    ex, fva = [], []
+    for d in range(1, n_draws + 1):
+        t = sampler.draw(draw_rng(seed, year, d))
+        s = IOSystem(t.Z, t.Yd, t.x, t.va, t.G, t.N)
+        ex.append(country_sum(s.exports.sum(1), t.G, t.N))
+        vby = s.vby_country()
+        fva.append(vby.sum(0) - np.diag(vby))
+    cv = [np.std(v, axis=0, ddof=1) / np.mean(v, axis=0) for v in (np.array(ex), np.array(fva))]
+    return np.concatenate(cv)
+
+
+def test_default_draw_model_is_calibrated_to_the_literature(wiod_2011):
+    """Rodrigues et al. (2018): country totals are uncertain by 2-16 % across MRIO databases.
+
+    The default job's draw model must put the CVs of WIOD country totals in that range, which
+    independent cell errors alone cannot do (they average out in the sums).
+    """
+    from brgvc.runner import default_job_path, load_job
+
+    spec = load_job(default_job_path()).spec["draws"]
+    assert spec["n"] >= 200
+    base = Table.from_cube(wiod_2011, gross_output="balanced")
+    cv = _country_total_cvs(base, DrawModel.from_spec(spec), 30)
+    assert cv.min() > 0.02 and cv.max() < 0.16
+    assert 0.03 < np.median(cv) < 0.10
+    independent = _country_total_cvs(base, DrawModel(rse=RSE("flat", value=0.1)), 30)
+    assert np.median(independent) < 0.02

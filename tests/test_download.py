@@ -52,7 +52,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path in srv.corrupt:
             body = bytes([body[0] ^ 0xFF]) + body[1:]
         start = 0
-        if rng:
+        if rng and self.path not in srv.ignore_range:
             start = int(rng.removeprefix("bytes=").split("-")[0])
             if start >= len(body):
                 self.send_response(416)
@@ -86,6 +86,7 @@ class Server(ThreadingHTTPServer):
         self.log: list[tuple[str, str | None]] = []
         self.drop: set[str] = set()
         self.corrupt: set[str] = set()
+        self.ignore_range: set[str] = set()
         self.url = f"http://127.0.0.1:{self.server_address[1]}"
 
 
@@ -195,7 +196,8 @@ def test_dropped_connection_resumes_with_range(server, exio, tmp_path, monkeypat
     assert not part.exists()
 
 
-def test_dropped_connection_retried_within_one_call(server, exio, tmp_path, monkeypatch):
+def test_dropped_connection_retried_within_one_call(server, exio, tmp_path, monkeypatch,
+                                                    capfd):
     files, _ = exio
     serve_exiobase(server, files)
     path = f"{REC}/files/IOT_2010_ixi.zip/content"
@@ -205,6 +207,21 @@ def test_dropped_connection_retried_within_one_call(server, exio, tmp_path, monk
     (got,) = dl.download("exiobase3", 2010, tmp_path, mirror=server.url, progress=True)
     assert file_requests(server) == [(path, None), (path, f"bytes={len(body) // 2}-")]
     assert sha(got.read_bytes()) == sha(body)
+    assert "IOT_2010_ixi.zip [####################] 100.0%" in capfd.readouterr().err
+
+
+def test_server_ignoring_range_restarts_from_zero(server, exio, tmp_path, monkeypatch):
+    files, _ = exio
+    serve_exiobase(server, files)
+    path = f"{REC}/files/IOT_2011_ixi.zip/content"
+    body = files["IOT_2011_ixi.zip"]
+    monkeypatch.setattr(dl, "RETRIES", 1)
+    server.drop.add(path)
+    server.ignore_range.add(path)
+    (got,) = dl.download("exiobase3", 2011, tmp_path, mirror=server.url, progress=False)
+    # The second request asked for the rest, got the whole file (200) and started over.
+    assert file_requests(server) == [(path, None), (path, f"bytes={len(body) // 2}-")]
+    assert got.read_bytes() == body
 
 
 def test_corrupted_download_is_deleted_with_a_clear_error(server, exio, tmp_path):

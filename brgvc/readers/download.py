@@ -222,7 +222,7 @@ def _gloria_plan(base: str, years: list[int], get_json: Callable) -> list[Item]:
                                     f"GLORIA_ReadMe_0{r}.xlsx", ())]
 
 
-_EXIO_DESC = ("EXIOBASE 3 {sys}, 1995-2022, CC BY-SA 4.0, Zenodo record "
+_EXIO_DESC = ("EXIOBASE 3 {sys}, years as listed in the record, CC BY-SA 4.0, Zenodo record "
               f"{EXIOBASE_RECORD} (doi:10.5281/zenodo.3583070), MD5-checked")
 SOURCES: dict[str, Source] = {
     "exiobase3": Source("exiobase3", _EXIO_DESC.format(sys="ixi (industry by industry)"),

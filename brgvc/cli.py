@@ -72,6 +72,33 @@ def cmd_formats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _decompose_methods() -> list[str]:
+    from brgvc.measures.decompose import DECOMPOSE_METHODS
+
+    return list(DECOMPOSE_METHODS)
+
+
+def cmd_measures(args: argparse.Namespace) -> int:
+    from brgvc.measures import list_measures
+
+    rows = list_measures()
+    if args.name:
+        rows = [r for r in rows if r["name"] == args.name]
+        if not rows:
+            known = ", ".join(r["name"] for r in list_measures())
+            raise ValueError(f"unknown measure {args.name!r}; known: {known}")
+    for r in rows:
+        if args.name:
+            print(f"{r['name']}: {r['description']}")
+            print(f"  dims: {', '.join(r['dims'])}   units: {r['units']}   level: {r['level']}")
+            print(f"  options: {r['options'] or '-'}   needs: {', '.join(r['needs']) or '-'}")
+            for ref in r["references"]:
+                print(f"  reference: {ref}")
+        else:
+            print(f"{r['name']:<20} ({', '.join(r['dims'])}) [{r['units']}] {r['description']}")
+    return 0
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     from brgvc.readers.store import write_cube
 
@@ -257,14 +284,20 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("--all", action="store_true", help="also print informational findings")
     s.set_defaults(func=cmd_inspect)
 
+    methods = choices("decompose", _decompose_methods)
     s = sub.add_parser("decompose", help="one decomposition for one year, as a tidy table")
-    s.add_argument("method", help="wwz, kww, bm_src, bm_snk, participation, position, vby, vbe, "
-                   "gvc_income")
+    s.add_argument("method", choices=methods, metavar="METHOD",
+                   help=", ".join(methods) if methods else "a decomposition (see --help)")
     s.add_argument("--data", default="wiod2013", help="embedded name or cube store")
     s.add_argument("--year", type=int, required=True)
     s.add_argument("--x", choices=("balanced", "published"), default="balanced")
     s.add_argument("--out", required=True, help=".csv, .csv.gz or .parquet")
     s.set_defaults(func=cmd_decompose)
+
+    s = sub.add_parser("measures", help="list the measures a job can request (dims, units, "
+                       "references)")
+    s.add_argument("name", nargs="?", help="one measure, in full")
+    s.set_defaults(func=cmd_measures)
 
     s = sub.add_parser("validate", help="check a job spec without running it")
     s.add_argument("job")

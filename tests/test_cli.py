@@ -32,7 +32,6 @@ def test_parse_years():
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
-        (["decompose", "nosuch", "--year", "2011", "--out", "x.csv"], "nosuch"),
         (["decompose", "kww", "--year", "1990", "--out", "x.csv"], "1990"),
         (["ingest", "wiod2013", "/nonexistent/folder", "--out", "c.zarr"], "/nonexistent"),
         (["inspect", "no_such_dataset"], "no_such_dataset"),
@@ -43,6 +42,33 @@ def test_errors_are_one_line_with_nonzero_exit(argv, needle, capsys, tmp_path, m
     assert main(argv) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("brgvc: error:") and needle in err[0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["decompose", "nosuch", "--year", "2011", "--out", "x.csv"], "nosuch"),
+        (["ingest", "nosuch", "x", "--out", "c.zarr"], "nosuch"),
+    ],
+)
+def test_unknown_choices_are_usage_errors_listing_the_registry(argv, needle, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert needle in last and "choose from" in last
+
+
+def test_measures_listing_comes_from_the_registry(capsys):
+    from brgvc.measures import list_measures
+
+    assert main(["measures"]) == 0
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert listed == [r["name"] for r in list_measures()]
+    assert main(["measures", "wwz"]) == 0
+    out = capsys.readouterr().out
+    assert "Wang, Wei & Zhu (2013)" in out and "exporter, sector, importer" in out
+    assert main(["measures", "nosuch"]) == 1
 
 
 def test_decompose_kww_csv_adds_up_to_exports(tmp_path):

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from brgvc.readers import download as dl
-from brgvc.readers import exiobase3, figaro, gloria, oecd_icio, wiod2016
+from brgvc.readers import exiobase3, figaro, gloria, oecd_icio, open_mrio, wiod2016
 from brgvc.schema import MRIOError
 
 _spec = importlib.util.spec_from_file_location(
@@ -161,6 +161,11 @@ def test_exiobase_download_checks_md5_and_reader_opens_it(server, exio, tmp_path
     assert sorted(exiobase3.list_years(tmp_path)) == [2010, 2011]
     for y in (2010, 2011):
         assert_same(exiobase3.read_year(tmp_path, y), exp[y])
+    # ... and so does the registry's lazy cube, which is what `brgvc ingest` builds on.
+    ds = open_mrio("exiobase3", tmp_path)
+    assert ds["year"].values.tolist() == [2010, 2011]
+    gn = len(exp[2011]["x"])
+    np.testing.assert_array_equal(ds["Z"].sel(year=2011).values.reshape(gn, gn), exp[2011]["Z"])
 
 
 def test_years_filter_fetches_only_those_years(server, exio, tmp_path):

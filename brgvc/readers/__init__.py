@@ -250,17 +250,20 @@ register(Format("adb_mrio", _adb_mrio.list_years, _adb_mrio.read_year, _adb_mrio
 from brgvc.readers import exiobase3 as _exiobase3  # noqa: E402
 
 register(Format("exiobase3", _exiobase3.list_years, _exiobase3.read_year, _exiobase3.labels,
-                _exiobase3.ATTRS))
+                _exiobase3.ATTRS, _exiobase3.va_labels))
 register(Format("exiobase3_ixi", _exiobase3.list_years_ixi, _exiobase3.read_year_ixi,
-                _exiobase3.labels_ixi, _exiobase3.ATTRS))
+                _exiobase3.labels_ixi, _exiobase3.ATTRS,
+                lambda p: _exiobase3.va_labels(p, "ixi")))
 register(Format("exiobase3_pxp", _exiobase3.list_years_pxp, _exiobase3.read_year_pxp,
-                _exiobase3.labels_pxp, _exiobase3.ATTRS))
+                _exiobase3.labels_pxp, _exiobase3.ATTRS,
+                lambda p: _exiobase3.va_labels(p, "pxp")))
 
 
 # Eurostat FIGARO (matrix_ or flatfile_eu-ic-io_ind-by-ind CSVs): brgvc.readers.figaro
 from brgvc.readers import figaro as _figaro  # noqa: E402
 
-register(Format("figaro", _figaro.list_years, _figaro.read_year, _figaro.labels, _figaro.ATTRS))
+register(Format("figaro", _figaro.list_years, _figaro.read_year, _figaro.labels, _figaro.ATTRS,
+                _figaro.va_labels))
 
 
 # GLORIA (T/Y/V-Results CSVs + ReadMe labels; product-by-product): brgvc.readers.gloria

@@ -21,9 +21,23 @@ format, tab-separated:
 ``A.txt``
     Coefficients; used with ``x.txt`` (Z = A·diag(x)) only where ``Z.txt`` is missing, as in
     releases that ship coefficients only (then the round trip is exact only to rounding).
+``factor_inputs/F.txt`` (3.8 onward) or ``satellite/F.txt`` (3.4-3.7)
+    Factor inputs (pymrio text format: header lines ``region`` and ``sector`` as in
+    ``Z.txt``, an optional index-name line ``stressor``, then one line per input with its
+    name in the first field). The rows whose name starts with ``Taxes less subsidies on
+    products purchased``, ``Other net taxes on production``, ``Compensation of employees``
+    or ``Operating surplus`` (the nine factor inputs of EXIOBASE 3, ``unit.txt``: M.EUR) are
+    returned as ``va_published``; all but the taxes less subsidies on products add up to
+    value added (``va_total``). Other satellite rows (emissions, ...) are not read.
 
-The third header line (index names) is optional. Monetary unit: million EUR (``M.EUR``),
-current prices, basic prices. Region codes (``AT`` ... ``WM``) are mapped to ISO3; the five
+``x.txt`` is required: without it the published output is unknown, and the reader names the
+archive or folder that lacks it. A non-numeric or empty cell in any file names the member and
+its position as a spreadsheet would show it (line = row, field = column).
+
+Layout source: pymrio's EXIOBASE 3 text format (``pymrio.load``/``save``, the files on
+Zenodo, doi:10.5281/zenodo.3583070). The third header line (index names) is optional.
+Monetary unit: million EUR (``M.EUR``, ``unit.txt``), current prices, basic prices: kept in
+EUR (no exchange rate is applied; ``ATTRS["unit"]`` says so). Region codes (``AT`` ... ``WM``) are mapped to ISO3; the five
 rest-of-world regions ``WA WE WF WL WM`` keep their codes (they would all be ``RoW``).
 Final-demand categories are given SNA codes: households ``P3_S14``, NPISH ``P3_S15``,
 government ``P3_S13``, GFCF ``P51``, changes in inventories ``P52``, changes in valuables
@@ -44,17 +58,19 @@ import pandas as pd
 
 from brgvc.readers.common import (
     assemble,
-    check_finite,
     fail,
     find_member,
     iso3_regions,
+    member_names,
     member_sha256,
     open_member,
+    read_numbers_csv,
     result,
     unique_in_order,
 )
 
-__all__ = ["ATTRS", "FD_CODES", "labels", "list_years", "read_year"]
+__all__ = ["ATTRS", "FACTOR_INPUTS", "FD_CODES", "labels", "list_years", "read_year",
+           "va_labels"]
 
 DATABASE = "exiobase3"
 ATTRS = {
@@ -148,25 +164,63 @@ def _header(container: Path, member: str, second: str, where: str):
     if first[0] != "region" or sec[0] != second:
         fail(where, f"not an EXIOBASE 3 matrix: expected header lines starting 'region' and "
                     f"'{second}' (pymrio text format), found {first[0]!r} and {sec[0]!r}")
-    n_idx = 2
+    # Z/Y have two index fields (region, sector); F has one (stressor)
+    n_idx = 2 if len(first) > 1 and first[1] == "" else 1
     skip = 3 if third[:2] == ["region", "sector"] else 2
     return first[n_idx:], sec[n_idx:], skip
 
 
-def _body(container: Path, member: str, skip: int, ncol: int, where: str):
+def _body(container: Path, member: str, skip: int, ncol: int, where: str,
+          n_index: int = 2):
+    with open_member(container, member) as fh:
+        data = fh.read()
     try:
-        with open_member(container, member) as fh:
-            lab = pd.read_csv(fh, sep="\t", header=None, skiprows=skip, usecols=[0, 1],
-                              dtype=str, keep_default_na=False)
-        with open_member(container, member) as fh:
-            val = pd.read_csv(fh, sep="\t", header=None, skiprows=skip,
-                              usecols=range(2, 2 + ncol), dtype=np.float64, engine="c")
+        lab = pd.read_csv(io.BytesIO(data), sep="\t", header=None, skiprows=skip,
+                          usecols=range(n_index), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, ValueError, EOFError) as exc:
-        fail(where, f"truncated file or non-numeric cell ({exc})")
-    keys = list(zip(lab[0], lab[1], strict=True))
-    M = val.to_numpy(dtype=np.float64)
-    check_finite(M, where, [f"{r}.{s}" for r, s in keys])
+        fail(where, f"truncated file ({exc})")
+    keys = [tuple(r) for r in lab.to_numpy().tolist()]
+    M = read_numbers_csv(data, where, sep="\t", skiprows=skip,
+                         usecols=range(n_index, n_index + ncol), first_col=n_index + 1,
+                         expect_shape=(len(keys), ncol),
+                         row_labels=[".".join(k) for k in keys])
     return keys, M
+
+
+#: Leading words of the nine EXIOBASE 3 factor inputs; the first is not value added.
+FACTOR_INPUTS = ("Taxes less subsidies on products purchased", "Other net taxes on production",
+                 "Compensation of employees", "Operating surplus")
+
+
+def _factor_member(container: Path) -> str | None:
+    names = member_names(container)
+    for folder in ("factor_inputs", "satellite"):
+        hits = [n for n in names if Path(n).name == "F.txt" and Path(n).parent.name == folder]
+        if hits:
+            return hits[0]
+    return None
+
+
+def _factor_inputs(container: Path, regs, secs, where: str):
+    """Factor-input rows of ``F.txt`` in the column order of ``Z.txt`` (or None)."""
+    fm = _factor_member(container)
+    if fm is None:
+        return None, [], []
+    fregs, fsecs, _ = _header(container, fm, "sector", f"{where} {fm}")
+    with open_member(container, fm) as fh:
+        lines = [fh.readline().decode("utf-8") for _ in range(3)]
+    skip = 3 if lines[2].split("\t")[0].strip() in ("stressor", "") else 2
+    keys, M = _body(container, fm, skip, len(fregs), f"{where} {fm}", n_index=1)
+    names = [k[0] for k in keys]
+    keep = [i for i, n in enumerate(names) if n.startswith(FACTOR_INPUTS)]
+    pos = {k: j for j, k in enumerate(zip(fregs, fsecs, strict=True))}
+    try:
+        cols = [pos[k] for k in zip(regs, secs, strict=True)]
+    except KeyError as exc:
+        fail(f"{where} {fm}", f"no column for {exc} of Z.txt")
+    comps = [names[i] for i in keep]
+    total = [c for c in comps if not c.startswith(FACTOR_INPUTS[0])]
+    return M[np.ix_(keep, cols)], comps, total
 
 
 def _structure(container: Path, where: str):
@@ -229,22 +283,25 @@ def read_year(path: str | Path, year: int, system: str | None = None) -> dict:
     del M, YM
     Z, Y = assemble(values, keys, z_cols, fd_cols, regions, sectors, fd, where)
     del values
-    xm = _member(container, "x.txt", required=zm is None)
-    x = None
+    xm = _member(container, "x.txt", required=False)
+    if xm is None:
+        fail(str(container), f"no x.txt (gross output) in the EXIOBASE archive or folder for "
+                             f"year {year}; the publisher's IOT_{year}_{{ixi,pxp}} holds "
+                             "Z.txt, Y.txt and x.txt")
     checks = [member_sha256(container, main), member_sha256(container, ym)]
-    if xm is not None:
-        with open_member(container, xm) as fh:
-            raw = fh.read()
-        xt = pd.read_csv(io.BytesIO(raw), sep="\t", dtype={0: str, 1: str})
-        if xt.shape[1] < 3:
-            fail(f"{where} {xm}", "expected columns region, sector, indout")
-        xkeys = list(zip(xt.iloc[:, 0], xt.iloc[:, 1], strict=True))
-        xv = dict(zip(xkeys, pd.to_numeric(xt.iloc[:, -1], errors="coerce"), strict=True))
-        missing = [(r, s) for r in regions for s in sectors if (r, s) not in xv]
-        if missing:
-            fail(f"{where} {xm}", f"no output for {missing[:3]}")
-        x = np.array([xv[(r, s)] for r in regions for s in sectors], dtype=np.float64)
-        checks.append(member_sha256(container, xm))
+    xkeys, xvals = _body(container, xm, 1, 1, f"{where} {xm}")
+    xv = dict(zip(xkeys, xvals[:, 0], strict=True))
+    missing = [(r, s) for r in regions for s in sectors if (r, s) not in xv]
+    if missing:
+        fail(f"{where} {xm}", f"no output for {missing[:3]}")
+    x = np.array([xv[(r, s)] for r in regions for s in sectors], dtype=np.float64)
+    checks.append(member_sha256(container, xm))
+    # Factor inputs, in the canonical (region, sector) order of the cube.
+    canon = [(r, s) for r in regions for s in sectors]
+    F, comps, total = _factor_inputs(container, [k[0] for k in canon], [k[1] for k in canon],
+                                     where)
+    if F is not None:
+        checks.append(member_sha256(container, _factor_member(container)))
     if zm is None:
         # Coefficients only: Z = A diag(x).
         Z *= x[None, :]
@@ -252,8 +309,25 @@ def read_year(path: str | Path, year: int, system: str | None = None) -> dict:
     return result(
         Z, Y, x, regions=iso3_regions(regions, DATABASE), sectors=sectors, fd=fd, year=year,
         checksums=dict(checks), where=where, dropped={},
+        va=F if F is not None else np.zeros((0, len(canon))), va_components=comps,
+        va_total=total,
         system=sys_m.group("sys").lower() if sys_m else None, from_coefficients=zm is None,
     )
+
+
+def va_labels(path: str | Path, system: str | None = None) -> tuple[list[str], list[str]]:
+    """Factor inputs of the first year (names of ``F.txt`` rows) and those in value added."""
+    files = list_years(path, system)
+    c = files[min(files)]
+    container = c.parent if c.suffix.lower() == ".txt" else c
+    fm = _factor_member(container)
+    if fm is None:
+        return [], []
+    with open_member(container, fm) as fh:
+        names = pd.read_csv(fh, sep="\t", header=None, skiprows=2, usecols=[0], dtype=str,
+                            keep_default_na=False).iloc[:, 0].tolist()
+    comps = [n for n in names if n.startswith(FACTOR_INPUTS)]
+    return comps, [c for c in comps if not c.startswith(FACTOR_INPUTS[0])]
 
 
 def list_years_ixi(path: str | Path) -> dict[int, Path]:

@@ -18,9 +18,16 @@ both read here:
     cells are zero, but areas and industries are ordered by their first appearance, so the
     file should list every cell (Eurostat's flat files do: (46 × 64)² lines).
 
+Layout source: Eurostat, "EU inter-country supply, use and input-output tables - Full
+international and global accounts for research in input-output analysis (FIGARO)",
+methodological note and the file descriptions of the ESTAT FIGARO download page (matrix:
+``rowLabels`` then ``AREA_CODE`` columns; flat file: one observation per line).
 If a folder holds both forms for a year, the matrix is read. Rows that are not an
-(area, industry) of the table (the ``W2`` value-added rows) are left out, their totals
-returned under ``dropped``. FIGARO publishes no output column: ``x`` is the row sum.
+(area, industry) of the table (the ``W2`` primary-input rows) are returned over the
+industry columns as ``va_published`` with their labels (``W2_D1``, ...); ``W2_D1``,
+``W2_D29X39`` and ``W2_B2A3G`` add up to value added (``va_total``). Unit: million EUR,
+current prices, kept in EUR (no exchange rate is applied). A non-numeric or empty cell
+names the file and its spreadsheet position (line = row, field = column). FIGARO publishes no output column: ``x`` is the row sum.
 Area codes are Eurostat's two-letter codes (``EL`` Greece, ``UK``/``GB``), mapped to ISO3;
 ``FIGW1`` becomes ``RoW``. ``P5M`` (changes in inventories and valuables) may be negative.
 
@@ -38,17 +45,19 @@ import pandas as pd
 
 from brgvc.readers.common import (
     assemble,
+    block_to_float,
+    cell_ref,
     fail,
     find_year_files,
     iso3_regions,
     result,
     sha256,
     split_label,
-    to_float,
     unique_in_order,
 )
 
-__all__ = ["AREAS", "ATTRS", "FD_ORDER", "labels", "list_years", "read_year"]
+__all__ = ["AREAS", "ATTRS", "FD_ORDER", "VA_CODES", "labels", "list_years", "read_year",
+           "va_labels"]
 
 DATABASE = "figaro"
 ATTRS = {
@@ -154,6 +163,36 @@ def _matrix_columns(cols: list[str], where: str):
     return z, fd_cols, regions, sectors, fd
 
 
+#: Value-added rows of FIGARO (area ``W2``): compensation of employees, other net taxes on
+#: production, operating surplus and mixed income. ``D21X31`` (taxes less subsidies on
+#: products) and ``OP_RES``/``OP_NRES`` (purchases by residents abroad / non-residents) are
+#: published primary inputs but not value added.
+VA_CODES = ("D1", "D29X39", "B2A3G")
+
+
+def _is_va(name: str) -> bool:
+    return split_label(name)[1] in VA_CODES
+
+
+def va_labels(path: str | Path) -> tuple[list[str], list[str]]:
+    """Primary-input rows (``W2_...``) of the first year and those that are value added."""
+    files = list_years(path)
+    f = files[min(files)]
+    if _is_flat(f):
+        df = _read_flat(f, str(f))
+        regions, sectors, _ = _flat_structure(df, str(f))
+        other = ~(df["ra"].isin(regions) & df["ri"].isin(sectors)) & df["ca"].isin(regions) \
+            & df["ci"].isin(sectors)
+        names = unique_in_order((df["ra"][other] + "_" + df["ri"][other]).tolist())
+    else:
+        cols = _matrix_header(f, str(f))
+        z, _, _, _, _ = _matrix_columns(cols, str(f))
+        zkeys = {k for _, k in z}
+        rows = pd.read_csv(f, usecols=[0], dtype=str, keep_default_na=False).iloc[:, 0]
+        names = [str(r) for r in rows if split_label(str(r)) not in zkeys]
+    return names, [n for n in names if _is_va(n)]
+
+
 def labels(path: str | Path) -> tuple[list[str], list[str], list[str]]:
     """Regions (ISO3), industries and final-demand codes of the first year."""
     files = list_years(path)
@@ -181,8 +220,11 @@ def read_year(path: str | Path, year: int) -> dict:
         bad = ~np.isfinite(v)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            fail(where, f"missing or non-numeric obsValue at line {i + 2}: "
-                        f"{tuple(df.iloc[i, :4])} = {df['v'].iloc[i]!r}")
+            col = list(pd.read_csv(f, nrows=0).columns).index("obsValue") + 1
+            raw = df["v"].iloc[i]
+            fail(where, f"{'empty' if pd.isna(raw) else 'non-numeric'} obsValue at "
+                        f"{cell_ref(i + 2, col)} [{'/'.join(map(str, df.iloc[i, :4]))}]: "
+                        f"{raw!r} ({int(bad.sum())} such cells)")
         G, N, F = len(regions), len(sectors), len(fd)
         rg = {r: i for i, r in enumerate(regions)}
         sc = {s: i for i, s in enumerate(sectors)}
@@ -207,10 +249,16 @@ def read_year(path: str | Path, year: int) -> dict:
         Y[flat[is_z.sum():] - GN * GN] = v[is_y]
         Z, Y = Z.reshape(GN, GN), Y.reshape(GN, G * F)
         other = ~is_row & (c_r >= 0) & (c_s >= 0)
+        names = unique_in_order((df["ra"][other] + "_" + df["ri"][other]).tolist())
+        va = np.zeros((len(names), GN))
         if other.any():
-            sums = pd.Series(v[other]).groupby(
-                (df["ra"][other] + "_" + df["ri"][other]).to_numpy()).sum()
-            dropped = {f"row {k}": float(s) for k, s in sums.items()}
+            k = pd.Series(df["ra"][other] + "_" + df["ri"][other]).map(
+                {n: i for i, n in enumerate(names)}).to_numpy(int)
+            cell = k * GN + c_r[other] * N + c_s[other]
+            if len(np.unique(cell)) != len(cell):
+                fail(where, "a value-added cell appears more than once in the flat file")
+            va.reshape(-1)[cell] = v[other]
+            dropped = {f"row {n}": float(va[i].sum()) for i, n in enumerate(names)}
     else:
         try:
             df = pd.read_csv(f, index_col=0, low_memory=False)
@@ -222,16 +270,28 @@ def read_year(path: str | Path, year: int) -> dict:
         zkeys = {k for _, k in z_cols}
         keys = [split_label(r) for r in rows]
         is_z = np.array([k in zkeys for k in keys])
-        body = df.iloc[np.flatnonzero(is_z)]
-        values = to_float(body, where, [rows[i] for i in np.flatnonzero(is_z)], cols)
-        Z, Y = assemble(values, [k for k, z in zip(keys, is_z, strict=True) if z], z_cols,
-                        fd_cols, regions, sectors, fd, where)
-        zc = np.array([j for j, _ in z_cols])
-        for i in np.flatnonzero(~is_z):
-            vals = pd.to_numeric(df.iloc[i, zc], errors="coerce")
-            dropped[f"row {rows[i]}"] = float(np.nansum(vals.to_numpy(dtype=np.float64)))
+        zi = np.flatnonzero(is_z)
+        used = sorted([j for j, _ in z_cols] + [j for j, _ in fd_cols])
+        # Spreadsheet positions: line 1 is the header, field 1 the rowLabels column.
+        body = block_to_float(df.iloc[zi, used], where, zi + 2, np.array(used) + 2,
+                              row_labels=[rows[i] for i in zi],
+                              col_labels=[cols[j] for j in used])
+        values = np.zeros((len(zi), len(cols)))
+        values[:, used] = body
+        Z, Y = assemble(values, [keys[i] for i in zi], z_cols, fd_cols, regions, sectors, fd,
+                        where)
+        canon = {(r, s_): i for i, (r, s_) in enumerate((r, s_) for r in regions
+                                                         for s_ in sectors)}
+        zc = np.array([j for j, _ in z_cols])[np.argsort([canon[k] for _, k in z_cols])]
+        oi = np.flatnonzero(~is_z)
+        names = [rows[i] for i in oi]
+        va = block_to_float(df.iloc[oi, zc], where, oi + 2, zc + 2, row_labels=names,
+                            col_labels=[cols[j] for j in zc]) if len(oi) else \
+            np.zeros((0, len(zc)))
+        dropped = {f"row {n}": float(va[i].sum()) for i, n in enumerate(names)}
     return result(
         Z, Y, None, regions=iso3_regions(regions, DATABASE, AREAS), sectors=sectors, fd=fd,
         year=year, checksums={f.name: sha256(f)}, where=where, dropped=dropped,
+        va=va, va_components=names, va_total=[n for n in names if _is_va(n)],
         form="flat" if _is_flat(f) else "matrix",
     )

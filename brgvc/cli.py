@@ -131,6 +131,31 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _download_names() -> list[str]:
+    from brgvc.readers.download import downloadable_formats
+
+    # The formats that cannot be fetched are accepted too, so that the library says why.
+    return sorted(set(downloadable_formats()) | {"eora26", "adb_mrio", "wiod2013"})
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from brgvc.readers.download import download, downloadable_formats
+
+    if args.list:
+        for name, text in sorted(downloadable_formats().items()):
+            print(f"{name:<16} {text}")
+        return 0
+    if args.format is None or args.dest is None:
+        raise ValueError("download: give FORMAT and --dest DIR (or --list)")
+    paths = download(args.format, args.years, args.dest, mirror=args.mirror,
+                     progress=not args.no_progress, force=args.force)
+    for path in paths:
+        print(path)
+    print(f"{len(paths)} files ready: brgvc ingest {args.format} {args.dest} --out STORE",
+          file=sys.stderr)
+    return 0
+
+
 def cmd_inspect(args: argparse.Namespace) -> int:
     from brgvc.datasets import open_dataset
     from brgvc.schema import validate
@@ -271,6 +296,20 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="cube store folder to write")
     s.add_argument("--years", help="e.g. 1995-2011 or 1995,2000 (default: all)")
     s.set_defaults(func=cmd_ingest)
+
+    fetchable = choices("download", _download_names)
+    s = sub.add_parser("download", help="fetch an openly published database (resumable, "
+                       "checksummed) into a folder that `brgvc ingest` reads")
+    s.add_argument("format", nargs="?", choices=fetchable, metavar="FORMAT",
+                   help=", ".join(fetchable) if fetchable else "database format")
+    s.add_argument("--years", help="e.g. 2010-2014 or 2010,2015 (default: all offered)")
+    s.add_argument("--dest", help="download folder")
+    s.add_argument("--mirror", help="another host serving the same paths "
+                   "(or env BRGVC_DOWNLOAD_MIRROR)")
+    s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    s.add_argument("--force", action="store_true", help="download again even if verified")
+    s.add_argument("--list", action="store_true", help="list the downloadable databases")
+    s.set_defaults(func=cmd_download)
 
     s = sub.add_parser("formats", help="list the database formats brgvc reads")
     s.set_defaults(func=cmd_formats)

@@ -395,3 +395,26 @@ def test_parse_years_and_every_downloadable_format_has_a_reader():
     with pytest.raises(MRIOError, match=r"expected e\.g\. 2011"):
         dl.parse_years("last year")
     assert set(dl.downloadable_formats()) <= set(FORMATS)
+
+
+def test_cli_download_then_ingest_end_to_end(server, exio, tmp_path, capsys):
+    """`brgvc download` into a folder that `brgvc ingest` turns into a cube store."""
+    from brgvc.cli import main
+    from brgvc.datasets import open_dataset
+
+    files, exp = exio
+    serve_exiobase(server, files)
+    dest = tmp_path / "exio"
+    assert main(["download", "exiobase3", "--years", "2011", "--dest", str(dest),
+                 "--mirror", server.url, "--no-progress"]) == 0
+    assert capsys.readouterr().out.split() == [str(dest / "IOT_2011_ixi.zip")]
+    store = tmp_path / "exio.zarr"
+    assert main(["ingest", "exiobase3", str(dest), "--out", str(store)]) == 0
+    ds = open_dataset(str(store), years=[2011], gross_output="published").load()
+    gn = len(exp[2011]["x"])
+    np.testing.assert_array_equal(ds["Z"].values.reshape(gn, gn), exp[2011]["Z"])
+    capsys.readouterr()
+    # Login-only databases say why, in one line, with a non-zero exit.
+    assert main(["download", "eora26", "--dest", str(tmp_path / "e")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "eora" in err[0].lower()

@@ -9,8 +9,11 @@ LU and every building block it needs, nothing is shared between methods) except 
 measures" row, which runs everything on one system the way the runner does. Every repetition
 times ``scipy.linalg.lu_factor`` of (I − A) right before the methods, so the ratios compare
 numbers measured under the same machine load; the table shows medians over the repetitions.
-Targets (PERFORMANCE.md, issue 3): WWZ <= 3x LU, KWW <= 1.5x LU, BM source + sink <= 4x LU,
-all measures together <= 6x LU, WWZ peak memory <= 4 dense n x n matrices.
+The two "default job" rows run the default job's per-draw measures (vby, vbe,
+kww, china_va, china_efficiency, final_dva_rate) through the registry with and without the
+shared WWZ terms (option ``wwz_cache``). Targets (PERFORMANCE.md, issue 3): WWZ <= 3x LU,
+KWW <= 1.5x LU, BM source + sink <= 4x LU, all measures together <= 6x LU, WWZ peak memory
+<= 4 dense n x n matrices.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from brgvc.measures import (
     bm_terms,
     capture_efficiency,
     downstreamness_vector,
+    get_measure,
     gvc_income_country,
     hypothetical_extraction_dva,
     koopman_position,
@@ -65,11 +69,33 @@ def _all(s: IOSystem, ys: YearSystem) -> None:
     capture_efficiency(ys, grouping=None)
 
 
+#: The per-draw measures of the default (Belt and Road) job, through the registry as the
+#: runner calls them (labelled results included).
+DEFAULT_JOB = (
+    ("vby", {}),
+    ("vbe", {}),
+    ("kww", {}),
+    ("china_va", {"grouping": "belt_and_road", "database": "wiod2013"}),
+    ("china_efficiency", {"grouping": "belt_and_road", "database": "wiod2013"}),
+    ("final_dva_rate", {}),
+)
+
+
+def _default_job(s: IOSystem, ys0: YearSystem, cache: bool) -> None:
+    from brgvc.options import set_options
+
+    ys = YearSystem(s, ys0.regions, ys0.sectors, ys0.year)
+    with set_options(wwz_cache=cache):
+        for name, opts in DEFAULT_JOB:
+            get_measure(name)(ys, **opts)
+
+
 def main() -> None:
     """Print the timing table and WWZ's peak memory."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--year", type=int, default=2011)
     p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--only", default="", help="run only the rows whose name contains this")
     args = p.parse_args()
 
     with warnings.catch_warnings():
@@ -112,7 +138,12 @@ def main() -> None:
         "koopman (both IV)": lambda s: (koopman_position(s, "kww_t3"),
                                         koopman_position(s, "dvx")),
         "all measures (one system)": all_measures,
+        "default job, wwz_cache on": lambda s: _default_job(s, ys0, True),
+        "default job, wwz_cache off": lambda s: _default_job(s, ys0, False),
     }
+    if args.only:
+        methods = {k: v for k, v in methods.items()
+                   if k == "lu_factor (reference)" or args.only in k}
     times: dict[str, list[float]] = {k: [] for k in methods}
     ratios: dict[str, list[float]] = {k: [] for k in methods}
     for f in methods.values():  # warm-up (imports, BLAS thread start)

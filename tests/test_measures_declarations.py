@@ -129,3 +129,39 @@ def test_list_measures_rows():
     assert wwz["needs"] == ("wwz",)
     assert wwz["references"] == ("Wang, Wei & Zhu (2013), NBER WP 19677",)
     assert isinstance(Output(("a",), "1"), Output)
+
+
+def test_wwz_terms_computed_once_per_system_and_shared(ys, monkeypatch):
+    import sys
+
+    import numpy as np
+
+    from brgvc.core import IOSystem
+    from brgvc.network.weights import edge_weights
+    from brgvc.options import set_options
+
+    mod = sys.modules["brgvc.measures.wwz"]
+    calls = []
+    compute = mod._wwz_terms
+    monkeypatch.setattr(mod, "_wwz_terms", lambda s: (calls.append(s), compute(s))[1])
+    s0 = ys.system
+    s = IOSystem(s0.Z, s0.Yd, s0.x, s0.va, s0.G, s0.N)
+    ys2 = YearSystem(s, ys.regions, ys.sectors, ys.year)
+    opts = {"focal": "ARG", "grouping": None}
+    va = get_measure("china_va")(ys2, **opts)
+    eff = get_measure("china_efficiency")(ys2, **opts)
+    w3 = edge_weights(ys2, "W3")
+    terms = get_measure("wwz")(ys2)
+    assert len(calls) == 1
+    assert not mod.wwz_terms(s).flags.writeable
+    # Identical numbers without the cache (every call computes anew, writable).
+    with set_options(wwz_cache=False):
+        fresh = mod.wwz_terms(s)
+        assert fresh.flags.writeable and len(calls) == 2
+        xr.testing.assert_identical(get_measure("china_va")(ys2, **opts), va)
+        xr.testing.assert_identical(get_measure("china_efficiency")(ys2, **opts), eff)
+        np.testing.assert_array_equal(edge_weights(ys2, "W3"), w3)
+        xr.testing.assert_identical(get_measure("wwz")(ys2), terms)
+    # leather: W3 row sums = KWW DVA (T1..T5) per exporter, docs/methods.md §9
+    np.testing.assert_allclose(w3.sum(1), terms[list(terms.attrs["terms"][:8])].to_array()
+                               .sum(("variable", "sector", "importer")), rtol=1e-12)

@@ -26,6 +26,7 @@ import xarray as xr
 
 from brgvc.core.kernels import IOSystem
 from brgvc.measures._common import blocks
+from brgvc.options import get_options
 
 __all__ = [
     "DECOMPR_ORDER",
@@ -76,7 +77,13 @@ WWZ_GROUPS: dict[str, tuple[str, ...]] = {
 
 
 def wwz_terms(system: IOSystem) -> np.ndarray:
-    r"""The 16 WWZ terms for every exporter, sector and importer.
+    r"""The 16 WWZ terms for every exporter, sector and importer, computed once per system.
+
+    With the ``wwz_cache`` option (default on, :func:`brgvc.options.set_options`), the terms
+    of a system are kept with its other shared products (:func:`brgvc.measures._common.blocks`,
+    released with the system) and returned read-only, so that ``wwz``, ``china_va``,
+    ``china_efficiency`` and the W3 network weight of one (year, draw) pay for them once.
+    Without it, every call computes them anew (a writable array).
 
     For exporter s, importer r ≠ s and third countries t, u (every term an N-vector over the
     exporting sectors; ``#`` is the element-wise product)::
@@ -125,6 +132,19 @@ def wwz_terms(system: IOSystem) -> np.ndarray:
     the bilateral and sector levels", NBER Working Paper 19677. Quast, B. and Kummritz, V.
     (2015), decompr: Global value chain decomposition in R (function ``wwz``).
     """
+    if not get_options()["wwz_cache"]:
+        return _wwz_terms(system)
+    return blocks(system)._get("wwz_terms", lambda: _readonly(_wwz_terms(system)))
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    # Shared between measures: a caller writing into it would change the others' results.
+    a.flags.writeable = False
+    return a
+
+
+def _wwz_terms(system: IOSystem) -> np.ndarray:
+    """The computation of :func:`wwz_terms` (see there), uncached."""
     b = blocks(system)
     G, N = b.G, b.N
     vb3, vbss, vl = b.vb3, b.vbss, b.vl

@@ -33,6 +33,7 @@ import xarray as xr
 from brgvc.core.kernels import IOSystem
 from brgvc.core.leontief import YearSystem
 from brgvc.measures.registry import MEASURES, get_measure
+from brgvc.runner.store import VarLayout
 
 __all__ = [
     "MeasureSpec",
@@ -42,6 +43,7 @@ __all__ = [
     "available_measures",
     "network_arrays",
     "network_available",
+    "network_layout",
     "network_setup",
     "network_summary",
     "network_weights",
@@ -168,6 +170,31 @@ class ResolvedMeasure:
         return out
 
 
+    def layout(
+        self, regions: Sequence[str], sectors: Sequence[str], grouping: Any = None
+    ) -> list[VarLayout]:
+        """The store layout of this measure's variables, from its declaration (no compute).
+
+        Names follow :meth:`compute`: a measure with one declared variable (it returns a
+        DataArray) is stored as ``alias``; otherwise variable ``v`` as ``alias_v`` (``alias``
+        if ``v == alias``).
+        """
+        m = get_measure(self.spec.name)
+        opts = dict(self.spec.options)
+        if grouping is not None and "grouping" not in opts and "grouping" in m.options:
+            opts["grouping"] = grouping
+        labels = {"region": [str(r) for r in regions], "sector": [str(s) for s in sectors]}
+        tmpl = m.template(labels, **opts)
+        dim_labels = m.dim_labels(labels, **opts)
+        alias, single = self.spec.alias, len(tmpl) == 1
+        out = []
+        for var, (dims, shape) in tmpl.items():
+            name = alias if single or var == alias else f"{alias}_{var}"
+            out.append(VarLayout(name, tuple(dims), tuple(shape),
+                                 {d: tuple(dim_labels[d]) for d in dims}))
+        return out
+
+
 def _named_vars(out: Any, alias: str) -> list[tuple[str, xr.DataArray]]:
     if isinstance(out, xr.DataArray):
         return [(alias, out)]
@@ -271,6 +298,8 @@ class NetworkSetup:
     ----------
     weights : tuple of str
         The edge weights (``W1`` ...), in the order of the ``weight`` dim.
+    regions_all : tuple of str
+        The table's regions (rows of the full weight matrix).
     mask : ndarray of bool or None
         Members among the table's regions (None: no grouping, or no member).
     rest : str or None
@@ -293,6 +322,7 @@ class NetworkSetup:
     """
 
     weights: tuple[str, ...]
+    regions_all: tuple[str, ...]
     mask: np.ndarray | None
     rest: str | None
     labels: tuple[str, ...]
@@ -360,7 +390,8 @@ def network_setup(
                 "members", "backbone", "alpha", "tau", "negative")}))
     regions_ = base_kw.get("regions")
     return NetworkSetup(
-        weights=weight_names(spec), mask=mask, rest=rest, labels=tuple(labels),
+        weights=weight_names(spec), regions_all=tuple(str(r) for r in regions), mask=mask,
+        rest=rest, labels=tuple(labels),
         nodes=tuple(nodes), regions=None if regions_ is None else tuple(map(str, regions_)),
         first=first, further=tuple(further), metrics=frozenset(spec.get("metrics") or []),
         store_weights=bool(opts["store_weights"]), negative=str(base_kw["negative"]),
@@ -391,13 +422,16 @@ def network_arrays(ys: YearSystem, setup: NetworkSetup, weight: str) -> dict[str
     ValueError
         When the network layer refuses the weights (NaN, or negative under ``raise``).
     """
+    return _network_from_weights(network_weights(ys, weight), setup)
+
+
+def _network_from_weights(W: np.ndarray, setup: NetworkSetup) -> dict[str, np.ndarray]:
     from brgvc.network import clip_negative
     from brgvc.network.summary import backbone_stats, summarise
     from brgvc.network.weights import restrict
 
-    W = network_weights(ys, weight)
     if setup.mask is not None:
-        W, _, _ = restrict(W, list(ys.regions), setup.mask, rest=setup.rest)
+        W, _, _ = restrict(W, list(setup.regions_all), setup.mask, rest=setup.rest)
     labels = list(setup.labels)
     out: dict[str, np.ndarray] = {}
     parts = [("net", summarise(W, labels, **setup.first))]
@@ -449,4 +483,26 @@ def network_summary(
                   **_network_coords(setup, dims)}
         out[name] = xr.DataArray(np.stack([p[name] for p in per_weight]),
                                  dims=(WEIGHT_DIM, *dims), coords=coords)
+    return out
+
+
+def network_layout(
+    regions: Sequence[str], spec: Mapping[str, Any], grouping: Any = None
+) -> list[VarLayout]:
+    """The store layout of a job's ``net_*`` variables, without any table.
+
+    The network indicators run once on a synthetic weight matrix over the table's regions
+    (only the names and shapes of the outputs are kept), so the layout does not depend on data.
+    """
+    setup = network_setup(regions, spec, grouping)
+    G = len(setup.regions_all)
+    W = np.ones((G, G)) + np.arange(G * G, dtype=np.float64).reshape(G, G) / (G * G)
+    np.fill_diagonal(W, 0.0)
+    out = []
+    for name, arr in _network_from_weights(W, setup).items():
+        dims = _network_dims(name, arr.ndim)
+        coords = {WEIGHT_DIM: setup.weights,
+                  **{d: tuple(v) for d, v in _network_coords(setup, dims).items()}}
+        out.append(VarLayout(name, (WEIGHT_DIM, *dims), (len(setup.weights), *arr.shape),
+                             coords))
     return out

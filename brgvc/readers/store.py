@@ -6,6 +6,11 @@ A year's data is written first and its flag last, so an interrupted ingest leave
 year whose flag is still false: :func:`open_cube` never returns it, and running the ingest again
 writes only the missing years. ``x`` and ``va`` are derived at open time from the requested
 gross-output convention.
+
+The store is written through :mod:`brgvc.storage` (the one zarr writer of brgvc): each year's
+chunk files are recorded (sizes, SHA-256) in a manifest before its flag is set, and
+:func:`open_cube` checks the sizes on every open, so a missing or truncated chunk is an error
+naming the file (``brgvc.storage.verify_store(store, deep=True)`` compares the checksums).
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ import numpy as np
 import xarray as xr
 import zarr
 
+from brgvc import storage
 from brgvc.schema import MRIOError, with_gross_output
 
-RAW_VARS = ("Z", "Y", "x_published")
+RAW_VARS = ("Z", "Y", "x_published", "va_published")
 DONE = "year_done"
 
 
@@ -133,33 +139,39 @@ def write_cube(
     raw = ds[[v for v in RAW_VARS if v in ds]]
     raw.attrs = _store_attrs(ds)
     years = [int(y) for y in ds["year"].values]
+    units = [storage.Unit(f"year-{y}", f"year {y}", {"year": (i, i + 1)})
+             for i, y in enumerate(years)]
     if (store / "zarr.json").exists():
+        check = _verified(store)
         with xr.open_zarr(store, consolidated=False, zarr_format=3) as existing:
             _check_labels(existing, raw, store)
-            if bool(np.all(existing[DONE].values)):
-                return []
+        if check.complete:
+            return []
         work = store  # a store left by an in-place writer: finish it where it is
     else:
+        if store.exists() and (not store.is_dir() or any(store.iterdir())):
+            raise storage.ForeignFolderError(
+                f"{store} exists and is not a brgvc cube store; brgvc writes a cube only into "
+                "a new or empty folder: choose another store path")
         work = staging_path(store)
         if (work / "zarr.json").exists():
+            _verified(work)
             with xr.open_zarr(work, consolidated=False, zarr_format=3) as existing:
                 _check_labels(existing, raw, work)
         else:
             template = raw.copy()
             template[DONE] = ("year", np.zeros(len(years), dtype=bool))
-            template.to_zarr(
-                work,
-                mode="w",
-                compute=False,
-                zarr_format=3,
-                consolidated=False,
-                encoding=_encoding(template, chunks),
-            )
-            # Written eagerly so that a reader sees "not done" from the start.
-            zarr.open_array(work / DONE, mode="r+")[:] = False
+
+            def _init_flags(folder: Path) -> None:
+                # Written eagerly so that a reader sees "not done" from the start.
+                zarr.open_array(folder / DONE, mode="r+")[:] = False
+
+            storage.create_template(work, template, _encoding(template, chunks), kind="cube",
+                                    units=units, done_var=DONE, staged=False,
+                                    after=_init_flags)
 
     done_arr = zarr.open_array(work / DONE, mode="r+")
-    done = np.asarray(done_arr[:], dtype=bool)
+    done = storage.verify_store(work).done_mask((len(years),), ("year",))
     written = []
     for i, year in enumerate(years):
         if done[i]:
@@ -169,14 +181,24 @@ def write_cube(
             _warn_balance(one, year)
         one = one.drop_vars([c for c in one.coords if c != "year"]).drop_vars("year")
         one.attrs = {}
-        one.to_zarr(work, region={"year": slice(i, i + 1)}, zarr_format=3, consolidated=False)
+        storage.forget_unit(work, units[i].name)
+        storage.write_region(work, one, units[i].slices())
+        storage.complete_unit(work, units[i], list(one.data_vars))
         _mark_done(done_arr, i)
+        done[i] = True
         written.append(year)
         if progress is not None:
-            progress(int(np.sum(done_arr[:])), len(years), year)
+            progress(int(done.sum()), len(years), year)
     if work != store:
         os.replace(work, store)
     return written
+
+
+def _verified(store: Path) -> storage.StoreCheck:
+    check = storage.verify_store(store)
+    if check.kind != "cube":
+        raise MRIOError(f"{store} is a brgvc {check.kind} store, not a cube store")
+    return check
 
 
 def _warn_balance(one: xr.Dataset, year: int) -> None:
@@ -206,12 +228,21 @@ def open_cube(
     -------
     xarray.Dataset
         The canonical cube with dask arrays, one chunk per year.
+
+    Raises
+    ------
+    brgvc.storage.StoreDamagedError
+        If a file of a complete year is missing or truncated (the file is named).
+    MRIOError
+        If ``store`` is not a cube store, or a requested year is not in it.
     """
     store = Path(store)
     if not (store / "zarr.json").exists():
         raise MRIOError(f"{store}: not a brgvc cube store (no zarr.json)")
     ds = xr.open_zarr(store, consolidated=False, zarr_format=3)
-    done = np.asarray(ds[DONE].values, dtype=bool)
+    # A year is done when its manifest is written and its flag set; the files of done years
+    # must all be there with their recorded sizes (StoreDamagedError names the first not).
+    done = _verified(store).done_mask((ds.sizes["year"],), ("year",))
     if not done.all():
         missing = [int(y) for y in ds["year"].values[~done]]
         warnings.warn(

@@ -28,6 +28,7 @@ from brgvc.runner.store import (
 )
 from brgvc.runner.tables import write_tables
 from brgvc.runner.task import TaskResult, run_task
+from brgvc.storage import RunLock, claim_folder
 
 __all__ = ["ResumeWarning", "RunSummary", "run_job"]
 
@@ -255,11 +256,23 @@ def run_job(
     RunnerError
         A store of another job in ``out``, or tasks that failed (the store keeps the finished
         ones; run again to resume).
+    brgvc.storage.StoreLockedError
+        Another run holds ``out`` (one line naming its pid, host and start time).
+    brgvc.storage.ForeignFolderError
+        ``out`` is a non-empty folder that brgvc did not create (nothing is written).
+    brgvc.storage.StoreDamagedError
+        A chunk file of the existing store is missing or truncated (named).
     """
-    t0 = time.perf_counter()
-    timings: dict[str, float] = {}
     if not isinstance(job, Job):
         job = load_job(job)
+    # brgvc writes only into a folder it created (or found empty), one run at a time.
+    with RunLock(claim_folder(out), "run"):
+        return _run_locked(job, cluster, out, progress)
+
+
+def _run_locked(job: Job, cluster: Any, out: str | Path, progress: bool | TextIO) -> RunSummary:
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
     stream = (sys.stderr if progress is True else progress) if progress else None
     plan = plan_job(job, out)
     if plan.state == "new":

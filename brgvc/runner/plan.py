@@ -26,6 +26,7 @@ from brgvc.runner.store import (
     store_attrs,
 )
 from brgvc.runner.task import TaskContext, TaskSpec
+from brgvc.storage import claim_folder
 
 __all__ = ["Plan", "build_layout", "plan_job"]
 
@@ -271,6 +272,10 @@ def plan_job(job: Job | str | Path | dict, out: str | Path = "brgvc-results") ->
         If the job is invalid (including a network section without the network module).
     RunnerError
         If the folder holds a result store of a different job or of other input data.
+    brgvc.storage.ForeignFolderError
+        If the folder is not empty and was not created by brgvc.
+    brgvc.storage.StoreDamagedError
+        If a chunk file of the store is missing or truncated (named).
     """
     if not isinstance(job, Job):
         job = load_job(job)
@@ -287,6 +292,7 @@ def plan_job(job: Job | str | Path | dict, out: str | Path = "brgvc-results") ->
     if job.draws.model.rse.kind == "sd":
         sd_prov = data_provenance(str(job.draws.model.rse.path), job.years)
         provenance.update({f"sd:{k}": v for k, v in sd_prov.items()})
+    claim_folder(out, create=False)  # refuse a foreign --out before anything runs
     state = read_state(store)
     done: set[tuple[int, int]] = set()
     status = "new"

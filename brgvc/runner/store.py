@@ -16,6 +16,12 @@ Layout of ``<out>/results.zarr``:
 * attrs: the normalised job spec (JSON), its hash, the brgvc version, the input checksums (the
   cube's provenance), the data's attributes and the measure sources.
 
+The store is written through :mod:`brgvc.storage` (the one zarr writer): the template and each
+task's chunk files are listed with their sizes and SHA-256 in manifests under ``_brgvc/``, so
+every open (:func:`read_state`, :func:`verify_results`) detects a missing or truncated chunk,
+and ``verify_store(path, deep=True)`` an altered one. A block counts as done when its manifest
+is written and its ``done`` flags are set.
+
 Labels are object-dtype strings (stored as zarr ``VariableLengthUTF8``), metadata is not
 consolidated, and nothing time-dependent is stored, so two runs of the same job give
 byte-identical stores whatever the cluster, task order or interruptions.
@@ -25,9 +31,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import shutil
-import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,6 +39,9 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 import zarr
+
+from brgvc import storage
+from brgvc.storage import StoreCheck, StoreError
 
 __all__ = [
     "DONE",
@@ -50,6 +56,8 @@ __all__ = [
     "create_store",
     "mark_done",
     "read_state",
+    "units",
+    "verify_results",
     "write_block",
 ]
 
@@ -223,27 +231,75 @@ class StoreState:
         return bool(self.done[year_index, start:stop].all())
 
 
+def units(layout: Layout) -> list[storage.Unit]:
+    """The store's units of work: one per (year, draw-block) task, in task order."""
+    out = []
+    for yi, year in enumerate(layout.years):
+        for start in range(0, layout.n_draws, layout.block):
+            stop = min(start + layout.block, layout.n_draws)
+            out.append(storage.Unit(f"y{yi:04d}-d{start:06d}-{stop:06d}",
+                                    f"year {year}, draws {start}-{stop - 1}",
+                                    {"year": (yi, yi + 1), "draw": (start, stop)}))
+    return out
+
+
+def _unit(year_index: int, start: int, stop: int) -> storage.Unit:
+    return storage.Unit(f"y{year_index:04d}-d{start:06d}-{stop:06d}", "",
+                        {"year": (year_index, year_index + 1), "draw": (start, stop)})
+
+
 def create_store(path: Path, layout: Layout, attrs: Mapping[str, Any]) -> None:
-    """Write the template (metadata and labels only) atomically.
+    """Write the template (metadata and labels only) and its manifest atomically.
 
     The template is written to a sibling folder and renamed into place, so an interrupted
     call leaves either no store or a complete template.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        layout.template(attrs).to_zarr(
-            tmp, mode="w-", compute=False, encoding=layout.encoding(), **ZARR_KW
-        )
-        os.rename(tmp, path)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    storage.create_template(path, layout.template(attrs), layout.encoding(), kind="results",
+                            units=units(layout), done_var=DONE)
+
+
+def verify_results(
+    path: Path, *, deep: bool = False, allow_partial: bool = True
+) -> StoreCheck:
+    """Check a result store (see :func:`brgvc.storage.verify_store`).
+
+    Parameters
+    ----------
+    path : Path
+        The result store (``<out>/results.zarr``).
+    deep : bool
+        Also compare every file's SHA-256.
+    allow_partial : bool
+        False: raise :class:`~brgvc.storage.IncompleteStoreError` naming how many tasks are
+        not done (a run that was interrupted).
+
+    Returns
+    -------
+    brgvc.storage.StoreCheck
+
+    Raises
+    ------
+    brgvc.storage.StoreDamagedError
+        Naming the store, variable and chunk file.
+    """
+    check = storage.verify_store(path, deep=deep)
+    if check.kind != "results":
+        raise StoreError(f"{path} is a brgvc {check.kind} store, not a result store")
+    return check if allow_partial else check.require_complete("tasks")
 
 
 def read_state(path: Path) -> StoreState | None:
-    """Read the attrs and done-mask of a result store; None if there is none."""
+    """Check a result store and read its attrs and done-mask; None if there is none.
+
+    A draw is done when its block's manifest is written and its ``done`` flag is set.
+
+    Raises
+    ------
+    RunnerError
+        If ``path`` is something else than a result store.
+    brgvc.storage.StoreDamagedError
+        If a file of the store is missing or truncated (named).
+    """
     path = Path(path)
     if not (path / "zarr.json").exists():
         if path.exists() and any(path.iterdir()):
@@ -254,12 +310,14 @@ def read_state(path: Path) -> StoreState | None:
     try:
         group = zarr.open_group(path, mode="r", zarr_format=3)
         attrs = dict(group.attrs)
-        done = np.asarray(group[DONE][...], dtype=bool)
     except (KeyError, ValueError, FileNotFoundError) as exc:
         raise RunnerError(f"{path} is not a brgvc result store ({exc})") from None
     if "brgvc_job_hash" not in attrs:
         raise RunnerError(f"{path} is a zarr store but not a brgvc result store")
-    return StoreState(path, attrs, done)
+    check = verify_results(path)
+    sig = json.loads(attrs.get("brgvc_layout", "{}"))
+    shape = (len(sig.get("years", [])), int(sig.get("n_draws", 0)))
+    return StoreState(path, attrs, check.done_mask(shape, ("year", "draw")))
 
 
 def write_block(
@@ -282,35 +340,28 @@ def write_block(
     values : mapping
         Variable name -> (dims, array shaped (1, stop − start, ...)).
     """
-    xr.Dataset(dict(values)).to_zarr(
-        path,
-        region={"year": slice(year_index, year_index + 1), "draw": slice(start, stop)},
-        mode="r+",
-        **ZARR_KW,
-    )
+    # A block written again (resume, retry) is not done until its new manifest is written.
+    storage.forget_unit(path, _unit(year_index, start, stop).name)
+    storage.write_region(path, xr.Dataset(dict(values)),
+                         {"year": slice(year_index, year_index + 1), "draw": slice(start, stop)})
 
 
 def mark_done(path: Path, year_index: int, start: int, stop: int) -> None:
-    """Flag a block done: the last write of a task."""
+    """Record the block's chunk files in its manifest, then flag it done: a task's last writes."""
+    names = [p.parent.name for p in Path(path).glob("*/zarr.json")]
+    meta_dims = {n: json.loads((Path(path) / n / "zarr.json").read_text()).get(
+        "dimension_names") or [] for n in names}
+    data_vars = sorted(n for n, dims in meta_dims.items()
+                       if dims[:2] == ["year", "draw"] and n != DONE)
+    storage.complete_unit(path, _unit(year_index, start, stop), data_vars)
     flags = xr.Dataset({DONE: (("year", "draw"), np.ones((1, stop - start), dtype=bool))})
-    flags.to_zarr(
-        path,
-        region={"year": slice(year_index, year_index + 1), "draw": slice(start, stop)},
-        mode="r+",
-        **ZARR_KW,
-    )
+    storage.write_region(path, flags, {"year": slice(year_index, year_index + 1),
+                                       "draw": slice(start, stop)})
 
 
 def clean_partial_writes(path: Path) -> int:
-    """Remove temporary chunk files left by writes that were killed; return their number."""
-    n = 0
-    for p in Path(path).rglob("*.partial"):
-        try:
-            p.unlink()
-            n += 1
-        except FileNotFoundError:
-            pass
-    return n
+    """Remove zarr's temporary chunk files left by killed writes; return their number."""
+    return storage.remove_partial_files(path)
 
 
 def store_attrs(

@@ -22,7 +22,14 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from brgvc.runner.store import FAILED, FLAG_VARS, NEG_VA, NET_FAILED, RunnerError
+from brgvc.runner.store import (
+    FAILED,
+    FLAG_VARS,
+    NEG_VA,
+    NET_FAILED,
+    RunnerError,
+    verify_results,
+)
 
 __all__ = ["parquet_available", "write_tables"]
 
@@ -103,6 +110,7 @@ def write_tables(
     *,
     formats: Sequence[str] = ("csv",),
     tables: Sequence[str] = ("draws", "summary"),
+    allow_partial: bool = False,
 ) -> list[Path]:
     """Write the tidy tables of a finished run.
 
@@ -116,16 +124,25 @@ def write_tables(
         The summary store (statistics over draws), if any.
     formats : sequence of {"csv", "parquet"}
     tables : sequence of {"draws", "summary"}
+    allow_partial : bool
+        Write the tables of a run whose tasks are not all done (their draws are NaN);
+        default: refuse with :class:`~brgvc.storage.IncompleteStoreError`.
 
     Returns
     -------
     list of Path
         The files written.
+
+    Raises
+    ------
+    brgvc.storage.StoreDamagedError
+        If a chunk file of the result store is missing or truncated (named).
     """
     formats = list(formats)
     if "parquet" in formats and not parquet_available():
         raise RunnerError("outputs.formats asks for parquet, which needs pyarrow "
                           "(pip install pyarrow)")
+    verify_results(Path(results), allow_partial=allow_partial)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []

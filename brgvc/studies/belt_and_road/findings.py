@@ -114,13 +114,17 @@ class _Source:
         return self.grouping.region_of(self.iso.get(label, label))
 
 
-def _results_path(results_dir: str | Path) -> tuple[Path, Path]:
+def _results_path(results_dir: str | Path, allow_partial: bool = False) -> tuple[Path, Path]:
+    from brgvc.runner.store import verify_results
+
     out = Path(results_dir)
     if out.name == "results.zarr":
         out = out.parent
     store = out / "results.zarr"
     if not (store / "zarr.json").exists():
         raise FindingsError(f"{out} holds no brgvc result store (results.zarr); run a job first")
+    # A damaged store (missing or truncated chunk) or an interrupted run is an error here.
+    verify_results(store, allow_partial=allow_partial)
     return out, store
 
 
@@ -135,10 +139,11 @@ def _table_regions(ds: xr.Dataset, focal: str) -> list[str]:
     return []
 
 
-def _open(results_dir: str | Path, options: Mapping[str, Any] | None) -> _Source:
+def _open(results_dir: str | Path, options: Mapping[str, Any] | None,
+          allow_partial: bool = False) -> _Source:
     from brgvc.regions import load_grouping, to_iso3
 
-    out, store = _results_path(results_dir)
+    out, store = _results_path(results_dir, allow_partial)
     ds = xr.open_zarr(store, consolidated=False, zarr_format=3)
     try:
         spec = json.loads(ds.attrs.get("brgvc_job", "{}"))
@@ -544,9 +549,9 @@ def _negative_weights(src: _Source) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-def _findings(results_dir: str | Path, options: Mapping[str, Any] | None) -> tuple[
-        dict[str, pd.DataFrame], _Source]:
-    src = _open(results_dir, options)
+def _findings(results_dir: str | Path, options: Mapping[str, Any] | None,
+              allow_partial: bool = False) -> tuple[dict[str, pd.DataFrame], _Source]:
+    src = _open(results_dir, options, allow_partial)
     probs: list[dict[str, Any]] = []
     tables: dict[str, pd.DataFrame] = {"coverage": _coverage(src)}
     tables["intensity"], t1 = _finding1(src, probs)
@@ -566,7 +571,8 @@ def _findings(results_dir: str | Path, options: Mapping[str, Any] | None) -> tup
 
 
 def findings(
-    results_dir: str | Path, options: Mapping[str, Any] | None = None
+    results_dir: str | Path, options: Mapping[str, Any] | None = None, *,
+    allow_partial: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """Answer the four findings of METHODS.md §0 from a finished run's result store.
 
@@ -578,6 +584,9 @@ def findings(
         Override the job's ``findings`` options: ``focal`` (ISO3, default CHN),
         ``benchmarks`` (ISO3 codes; default USA, JPN, DEU, KOR, RUS, IND),
         ``expected_top_region`` (default "Southeast Asia").
+    allow_partial : bool, optional
+        Answer from a run whose tasks are not all done (an interrupted run; the missing
+        draws are left out as NaN). Default: refuse.
 
     Returns
     -------
@@ -596,8 +605,12 @@ def findings(
     ------
     FindingsError
         If the folder holds no result store.
+    brgvc.storage.StoreDamagedError
+        If a chunk file of the store is missing or truncated (named).
+    brgvc.storage.IncompleteStoreError
+        If tasks of the run are not done (how many are named), unless ``allow_partial``.
     """
-    return _findings(results_dir, options)[0]
+    return _findings(results_dir, options, allow_partial)[0]
 
 
 def _verdicts(tables: Mapping[str, pd.DataFrame], src: _Source) -> pd.DataFrame:
@@ -882,7 +895,8 @@ def _text(tables: Mapping[str, pd.DataFrame], src: _Source) -> str:
 
 
 def findings_text(
-    results_dir: str | Path, options: Mapping[str, Any] | None = None, *, write: bool = True
+    results_dir: str | Path, options: Mapping[str, Any] | None = None, *, write: bool = True,
+    allow_partial: bool = False,
 ) -> str:
     """The findings as Markdown text for the terminal (``brgvc findings RESULTS``).
 
@@ -894,6 +908,8 @@ def findings_text(
         See :func:`findings`.
     write : bool, optional
         Also write the files of :func:`write_findings` (default True).
+    allow_partial : bool, optional
+        See :func:`findings`.
 
     Returns
     -------
@@ -901,8 +917,8 @@ def findings_text(
         The text of ``findings.md``.
     """
     if write:
-        return write_findings(results_dir, options).text
-    tables, src = _findings(results_dir, options)
+        return write_findings(results_dir, options, allow_partial=allow_partial).text
+    tables, src = _findings(results_dir, options, allow_partial)
     try:
         return _text(tables, src)
     finally:
@@ -943,7 +959,8 @@ class FindingsFiles:
 
 
 def write_findings(
-    results_dir: str | Path, options: Mapping[str, Any] | None = None
+    results_dir: str | Path, options: Mapping[str, Any] | None = None, *,
+    allow_partial: bool = False,
 ) -> FindingsFiles:
     """Write the findings into the results folder.
 
@@ -959,12 +976,14 @@ def write_findings(
         A run's output folder.
     options : mapping, optional
         See :func:`findings`; ``gexf: false`` skips the Gephi files.
+    allow_partial : bool, optional
+        See :func:`findings`.
 
     Returns
     -------
     FindingsFiles
     """
-    tables, src = _findings(results_dir, options)
+    tables, src = _findings(results_dir, options, allow_partial)
     try:
         folder = src.out / "findings"
         folder.mkdir(parents=True, exist_ok=True)

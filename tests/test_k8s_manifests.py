@@ -72,6 +72,12 @@ def examples() -> dict[str, str]:
                              "cluster/k8s")
 
 
+def _one(docs: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    """The only manifest of ``kind`` in ``docs``."""
+    (doc,) = [d for d in docs if d["kind"] == kind]
+    return doc
+
+
 def _all_docs(rendered, cron_docs, examples) -> list[dict[str, Any]]:
     docs = [*rendered, *cron_docs]
     for d in cron_docs:  # the DaskJob template inside the schedule's ConfigMap
@@ -110,7 +116,7 @@ def test_every_rendered_manifest_validates(rendered, cron_docs, examples):
     docs = _all_docs(rendered, cron_docs, examples)
     kinds = {d["kind"] for d in docs}
     assert {"ConfigMap", "DaskJob", "DaskCluster", "CronJob", "ServiceAccount", "Role",
-            "RoleBinding"} <= kinds
+            "RoleBinding", "NetworkPolicy"} <= kinds
     for doc in docs:
         assert k8s.validate_manifest(doc) == [], (doc["kind"], doc["metadata"]["name"])
 
@@ -126,7 +132,7 @@ def test_manifests_also_validate_with_tls_off_and_object_store(job_file):
     docs = k8s.render_manifests(job_file, prof, interactive=True, now=NOW)
     for doc in docs:
         assert k8s.validate_manifest(doc) == [], doc["kind"]
-    djob = docs[1]
+    djob = _one(docs, "DaskJob")
     runner = djob["spec"]["job"]["spec"]["containers"][0]
     assert runner["command"][-1] == "s3://bucket/brgvc/weekly-sweep/$(BRGVC_RUN_STAMP)"
     refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in runner["env"] if "valueFrom" in e
@@ -134,6 +140,9 @@ def test_manifests_also_validate_with_tls_off_and_object_store(job_file):
     assert refs["AWS_SECRET_ACCESS_KEY"] == {"name": "brgvc-s3", "key": "secret-access-key"}
     addr = next(e["value"] for e in runner["env"] if e["name"] == "DASK_SCHEDULER_ADDRESS")
     assert addr.startswith("tcp://")
+    # an object store: the pods may reach port 443 (any address: no storage_cidrs given)
+    net = next(d for d in docs if d["metadata"]["name"] == djob["metadata"]["name"] + "-dask")
+    assert {"ports": [{"protocol": "TCP", "port": 443}]} in net["spec"]["egress"]
 
 
 def test_kubernetes_validate_catches_a_broken_builtin_manifest(cron_docs):
@@ -150,7 +159,7 @@ def test_kubernetes_validate_catches_a_broken_builtin_manifest(cron_docs):
 
 
 def test_crd_schema_catches_every_error_of_a_broken_daskjob(rendered):
-    djob = copy.deepcopy(rendered[1])
+    djob = copy.deepcopy(_one(rendered, "DaskJob"))
     worker = djob["spec"]["cluster"]["spec"]["worker"]
     worker["replicas"] = "four"
     port = djob["spec"]["cluster"]["spec"]["scheduler"]["spec"]["containers"][0]["ports"][0]
@@ -163,7 +172,7 @@ def test_crd_schema_catches_every_error_of_a_broken_daskjob(rendered):
     assert "'eighty' is not of type 'integer'" in text
     assert "'name' is a required property" in text
     assert "imagePullPolicyy" in text
-    cluster = copy.deepcopy(rendered[2])
+    cluster = copy.deepcopy(_one(rendered, "DaskCluster"))
     cluster["spec"]["scheduler"].pop("service")
     assert any("'service' is a required property" in e for e in k8s.validate_manifest(cluster))
 
@@ -185,9 +194,9 @@ def test_every_container_calls_dask_scheduler_or_dask_worker_never_the_old_scrip
             assert argv, "every container states its command"
             assert not {"dask-scheduler", "dask-worker"} & set(argv), argv
             assert not any(re.search(r"(^|/)dask-(scheduler|worker)$", a) for a in argv), argv
-            seen.add(tuple(argv[:2]) if argv[0] != "python" else tuple(argv[:3]))
-    assert {("dask", "scheduler"), ("dask", "worker"), ("brgvc", "run"),
-            ("python", "-m", "brgvc.deploy.kubernetes")} == seen
+            seen.add(tuple(argv[:2]))
+    # one CLI: the CronJob's pod runs `brgvc k8s create-run`, not `python -m ...`
+    assert {("dask", "scheduler"), ("dask", "worker"), ("brgvc", "run"), ("brgvc", "k8s")} == seen
 
 
 def test_the_upstream_helper_still_writes_the_removed_scripts():
@@ -201,7 +210,7 @@ def test_the_upstream_helper_still_writes_the_removed_scripts():
 
 
 def test_tls_between_all_dask_pods_and_a_clusterip_scheduler(rendered):
-    djob = rendered[1]
+    djob = _one(rendered, "DaskJob")
     cluster = djob["spec"]["cluster"]["spec"]
     sched = cluster["scheduler"]["spec"]["containers"][0]
     worker = cluster["worker"]["spec"]["containers"][0]
@@ -227,7 +236,7 @@ def test_tls_between_all_dask_pods_and_a_clusterip_scheduler(rendered):
 
 
 def test_runner_command_job_configmap_and_dated_output(rendered, job_file):
-    cm, djob, dcluster = rendered
+    cm, djob, dcluster = (_one(rendered, k) for k in ("ConfigMap", "DaskJob", "DaskCluster"))
     assert cm["data"]["job.yaml"] == JOB_TEXT  # verbatim: data, never code
     assert djob["metadata"]["name"] == "weekly-sweep-20261130-120000"
     assert cm["metadata"]["name"] == "weekly-sweep-20261130-120000-job"
@@ -252,9 +261,10 @@ def test_runner_command_job_configmap_and_dated_output(rendered, job_file):
 
 
 def test_pods_run_unprivileged_without_api_tokens(rendered, cron_docs):
-    pods = [rendered[1]["spec"]["job"]["spec"],
-            rendered[1]["spec"]["cluster"]["spec"]["scheduler"]["spec"],
-            rendered[1]["spec"]["cluster"]["spec"]["worker"]["spec"]]
+    djob = _one(rendered, "DaskJob")
+    pods = [djob["spec"]["job"]["spec"],
+            djob["spec"]["cluster"]["spec"]["scheduler"]["spec"],
+            djob["spec"]["cluster"]["spec"]["worker"]["spec"]]
     for pod in pods:
         assert pod["automountServiceAccountToken"] is False
         assert pod["securityContext"]["runAsNonRoot"] is True
@@ -270,7 +280,7 @@ def test_pods_run_unprivileged_without_api_tokens(rendered, cron_docs):
 
 
 def test_worker_resources_given_or_sized_from_the_plan(job_file, rendered):
-    worker = rendered[1]["spec"]["cluster"]["spec"]["worker"]
+    worker = _one(rendered, "DaskJob")["spec"]["cluster"]["spec"]["worker"]
     c = worker["spec"]["containers"][0]
     assert worker["replicas"] == 4
     assert c["resources"] == {"requests": {"memory": "2Gi", "cpu": "1"},
@@ -491,7 +501,7 @@ def test_create_scheduled_run_skips_while_an_earlier_run_is_going(cron_docs, tmp
 def test_submit_dry_run_returns_the_manifests_as_yaml(job_file):
     text = k8s.submit(job_file, _profile(), dry_run=True)
     docs = list(yaml.safe_load_all(text))
-    assert [d["kind"] for d in docs] == ["ConfigMap", "DaskJob"]
+    assert [d["kind"] for d in docs] == ["ConfigMap", *["NetworkPolicy"] * 3, "DaskJob"]
     assert docs[0]["data"]["job.yaml"] == JOB_TEXT
     assert "&id" not in text and "*id" not in text  # no YAML aliases
     sched = k8s.submit_schedule(job_file, _profile(), dry_run=True)
@@ -518,7 +528,7 @@ def test_documented_templates_match_what_brgvc_renders(examples):
     for name, text in examples.items():
         path = K8S_DIR / name
         assert path.read_text() == text, (
-            f"{path} is stale: run `python -m brgvc.deploy.kubernetes examples "
+            f"{path} is stale: run `brgvc k8s examples "
             "cluster/k8s/example-job.yaml cluster/k8s/profile.yaml cluster/k8s`")
 
 

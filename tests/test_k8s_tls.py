@@ -4,8 +4,9 @@ The scheduler and worker commands of a rendered DaskJob are run as real processe
 127.0.0.1 (pod-only values replaced: addresses, ports, certificate folder), with certificates
 made by ``cluster/k8s/make-tls-secret.sh``. A client configured exactly like the runner pod
 (``DASK_DISTRIBUTED__COMM__TLS__*`` and require-encryption) computes on the worker; a plain
-TCP client and a TLS client with a certificate of another CA are refused. Processes are stopped by
-their own PIDs.
+TCP client and a TLS client with a certificate of another CA are refused. The scheduler's HTTP
+port, started with the rendered dashboard settings (off by default), serves the probes'
+``/health`` and nothing else. Processes are stopped by their own PIDs.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import dask
@@ -59,30 +62,38 @@ def tls_pods(tmp_path: Path):
     prof = yaml.safe_load((ROOT / "cluster/k8s/profile.yaml").read_text())
     prof["workers"]["memory"] = "1Gi"
     prof["tls"]["mount_path"] = str(certs)
-    djob = k8s.render_manifests(job, prof, now=dt.datetime(2026, 11, 30, tzinfo=dt.UTC))[1]
+    (djob,) = [d for d in k8s.render_manifests(job, prof, now=dt.datetime(2026, 11, 30,
+                                                                      tzinfo=dt.UTC))
+               if d["kind"] == "DaskJob"]
     cluster = djob["spec"]["cluster"]["spec"]
     sched_args = cluster["scheduler"]["spec"]["containers"][0]["args"]
+    sched_env = {e["name"]: e["value"] for e in cluster["scheduler"]["spec"]["containers"][0][
+        "env"] if "value" in e and e["name"].startswith("DASK_DISTRIBUTED__")}
     worker_args = cluster["worker"]["spec"]["containers"][0]["args"]
     runner_env = {e["name"]: e["value"] for e in djob["spec"]["job"]["spec"]["containers"][0][
         "env"] if "value" in e}
     port = _free_port()
     addr = f"tls://127.0.0.1:{port}"
     sched = _swap(sched_args, "--port", str(port))
-    sched = _swap(sched, "--dashboard-address", f"127.0.0.1:{_free_port()}")
+    http = f"127.0.0.1:{_free_port()}"
+    sched = _swap(sched, "--dashboard-address", http)
     sched = [DASK, *sched[1:], "--host", "127.0.0.1"]
     worker = [a.replace("$(DASK_SCHEDULER_ADDRESS)", addr).replace("$(DASK_WORKER_NAME)", "w0")
               for a in worker_args]
     worker = _swap(worker, "--dashboard-address", f"127.0.0.1:{_free_port()}")
     worker = _swap(worker, "--local-directory", str(tmp_path / "scratch"))
+    worker = _swap(worker, "--worker-port", str(_free_port()))
+    worker = _swap(worker, "--nanny-port", str(_free_port()))
     worker = [DASK, *worker[1:], "--host", "127.0.0.1", "--no-nanny"]
     env = {**os.environ, "DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION": "True"}
     procs = []
     try:
         for name, argv in (("scheduler", sched), ("worker", worker)):
-            procs.append(subprocess.Popen(argv, env=env, start_new_session=True,
+            penv = {**env, **sched_env} if name == "scheduler" else env
+            procs.append(subprocess.Popen(argv, env=penv, start_new_session=True,
                                           stdout=open(tmp_path / f"{name}.log", "w"),
                                           stderr=subprocess.STDOUT))
-        yield addr, runner_env, tmp_path
+        yield addr, runner_env, tmp_path, http
     finally:
         for p in reversed(procs):
             if p.poll() is None:
@@ -114,7 +125,7 @@ def _runner_config(env: dict[str, str]) -> dict[str, object]:
 def test_rendered_tls_args_encrypt_scheduler_worker_and_runner(tls_pods):
     from distributed import Client
 
-    addr, runner_env, tmp = tls_pods
+    addr, runner_env, tmp, http = tls_pods
     cfg = _runner_config(runner_env)
     t0 = time.monotonic()
     with dask.config.set(cfg):
@@ -127,6 +138,16 @@ def test_rendered_tls_args_encrypt_scheduler_worker_and_runner(tls_pods):
             assert all(w.startswith("tls://127.0.0.1:") for w in info["workers"])
             assert c.submit(sum, [1, 2, 3]).result(timeout=30) == 6
     assert time.monotonic() - t0 < 90
+    # dashboard off (the default): the HTTP port answers the probes and nothing else
+    status = {}
+    for route in ("health", "info/main/workers.html", "metrics", "status", "json/counts.json"):
+        try:
+            with urllib.request.urlopen(f"http://{http}/{route}", timeout=10) as r:
+                status[route] = r.status
+        except urllib.error.HTTPError as e:
+            status[route] = e.code
+    assert status == {"health": 200, "info/main/workers.html": 404, "metrics": 404,
+                      "status": 404, "json/counts.json": 404}
     # no certificate: refused
     with pytest.raises((OSError, TimeoutError)):
         Client(addr.replace("tls://", "tcp://"), timeout="3s", set_as_default=False)

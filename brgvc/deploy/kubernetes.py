@@ -53,6 +53,8 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
+import ipaddress
+import itertools
 import math
 import re
 import shutil
@@ -101,6 +103,10 @@ STAMP_FORMAT = "%Y-%m-%dT%H%M"
 SCHEDULER_PORT = 8786
 DASHBOARD_PORT = 8787
 WORKER_DASHBOARD_PORT = 8788
+WORKER_PORT = 8789
+NANNY_PORT = 8790
+#: HTTP routes served when the dashboard is off: the probes' ``/health`` only.
+HEALTH_ROUTES = ("distributed.http.health",)
 #: Distributed pauses a worker at 80 % of its memory limit: size the limit so that the plan's
 #: peak estimate stays below that.
 PAUSE_FRACTION = 0.8
@@ -117,16 +123,39 @@ _ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 # ``secret_env`` and ``image_pull_secrets`` instead (names only, checked by the schema).
 _SECRET_KEY_RE = re.compile(
     r"(?i)(password|passwd|passphrase|token|credential|private[_-]?key|access[_-]?key|"
-    r"secret[_-]?key|api[_-]?key|session[_-]?key|client[_-]?secret|(^|_)secret_?value)"
+    r"secret[_-]?key|api[_-]?key|session[_-]?key|client[_-]?secret|authorization|"
+    r"(^|[_-])secrets?($|[_-])|(^|[_-])auth($|[_-])|(^|[_-])pwd$)"
 )
-# A value that is a credential whatever its key is called.
-_SECRET_VALUE_RES = (
-    re.compile(r"-----BEGIN [A-Z ]*(PRIVATE KEY|CERTIFICATE)-----"),
-    re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),
-    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),
-    re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b"),
+# Values that are credentials whatever their key is called: (what it looks like, pattern).
+# The description goes into the error message; the value never does.
+_SECRET_VALUE_RES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("a private key or certificate block",
+     re.compile(r"-----BEGIN [A-Z0-9 ]*(PRIVATE KEY|CERTIFICATE)[A-Z ]*-----")),
+    ("an AWS access key id", re.compile(r"\b(AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b")),
+    ("a GitHub token",
+     re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})")),
+    ("a GitLab token",
+     re.compile(r"\bgl(pat|dt|rt|ptt|oas|cbt|imt|ft|soat|agent)-[A-Za-z0-9_-]{20,}")),
+    ("a Slack token", re.compile(r"\bxox[abprse]-[A-Za-z0-9-]{10,}")),
+    ("a JSON web token",
+     re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
+    ("an HTTP Bearer/Basic credential",
+     re.compile(r"(?i)\b(bearer|basic)\s+(?=\S*[0-9+/=])[A-Za-z0-9._~+/=-]{12,}"
+                r"|\btoken\s+[A-Za-z0-9._~+/=-]{20,}")),
+    ("a URL with a user name and password",
+     re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s@:]*:[^/\s@]+@")),
+    ("a user:password@host credential",
+     re.compile(r"^(?!mailto:)[A-Za-z0-9._%+-]+:[^\s/@]+@(?!sha256:|sha512:)[A-Za-z0-9.-]")),
+    ("a URL carrying a signature or password in its query",
+     re.compile(r"(?i)[?&](password|passwd|pwd|token|access_token|api_?key|secret|sig|signature|"
+                r"x-amz-signature|x-amz-credential|x-goog-signature)=[^&\s]+")),
 )
+# Values of ``env`` are also checked for a base64 blob (an encoded key pasted inline).
+_BLOB_RE = re.compile(r"[A-Za-z0-9+/_-]{24,}={0,2}")
 _REFERENCE_KEYS = {"secret", "secret_env", "image_pull_secrets"}
+_DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+#: Service types that make the scheduler reachable from outside the cluster.
+EXPOSED_SERVICE_TYPES = ("NodePort", "LoadBalancer")
 
 _RESOURCES = {
     "type": "object",
@@ -149,6 +178,14 @@ PROFILE_SCHEMA: dict[str, Any] = {
         "namespace": {"type": "string", "pattern": _DNS_LABEL, "maxLength": 63},
         "name": {"type": ["string", "null"], "pattern": _DNS_LABEL, "maxLength": MAX_BASE},
         "image": {"type": "string", "minLength": 1, "pattern": r"^[^\s]+$"},
+        "image_digest": {
+            "description": "sha256:<64 hex>: the image is pulled as image@digest.",
+            "type": ["string", "null"],
+        },
+        "require_digest": {
+            "description": "Refuse an image that is not pinned by digest.",
+            "type": "boolean",
+        },
         "image_pull_policy": {"enum": ["Always", "IfNotPresent", "Never"]},
         "image_pull_secrets": {
             "type": "array",
@@ -175,6 +212,41 @@ PROFILE_SCHEMA: dict[str, Any] = {
             "properties": {
                 **_RESOURCES["properties"],
                 "service_type": {"enum": ["ClusterIP", "NodePort", "LoadBalancer"]},
+                "dashboard": {
+                    "description": "Serve the (unauthenticated) Bokeh dashboard; only with "
+                                   "service_type ClusterIP, reached by kubectl port-forward.",
+                    "type": "boolean",
+                },
+                "allowed_cidrs": {
+                    "description": "Source ranges allowed to reach an exposed scheduler.",
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "uniqueItems": True,
+                },
+            },
+        },
+        "network": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "storage_cidrs": {
+                    "description": "Address ranges of the object store (egress); empty: any.",
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "uniqueItems": True,
+                },
+                "storage_ports": {
+                    "type": "array",
+                    "items": {"type": "integer", "minimum": 1, "maximum": 65535},
+                    "minItems": 1,
+                    "uniqueItems": True,
+                },
+                "client_labels": {
+                    "description": "Labels of in-namespace pods (e.g. a notebook) allowed to "
+                                   "reach the scheduler.",
+                    "type": "object",
+                    "additionalProperties": {"type": "string", "maxLength": 63},
+                },
             },
         },
         "runner": _RESOURCES,
@@ -251,7 +323,11 @@ PROFILE_DEFAULTS: dict[str, Any] = {
     "interactive": False,
     "idle_timeout": 0,
     "workers": {"replicas": 2, "threads": 1, "memory": "auto", "cpu": None},
-    "scheduler": {"memory": "1Gi", "cpu": "1", "service_type": "ClusterIP"},
+    "image_digest": None,
+    "require_digest": False,
+    "scheduler": {"memory": "1Gi", "cpu": "1", "service_type": "ClusterIP", "dashboard": False,
+                  "allowed_cidrs": []},
+    "network": {"storage_cidrs": [], "storage_ports": [443], "client_labels": {}},
     "runner": {"memory": "1Gi", "cpu": "1"},
     "storage": {"pvc": None, "url": None, "mount_path": "/results", "secret": None,
                 "secret_env": {}},
@@ -275,7 +351,7 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(dict(base))
     for k, v in over.items():
         if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) and k not in (
-            "labels", "env", "secret_env"
+            "labels", "env", "secret_env", "client_labels"
         ):
             out[k] = _merge(out[k], v)
         else:
@@ -283,32 +359,87 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _refuse_secrets(node: Any, path: str = "", names_ok: bool = False) -> None:
+def _char_class(c: str) -> int:
+    return 0 if c.isupper() else 1 if c.islower() else 2 if c.isdigit() else 3
+
+
+def _looks_like_blob(value: str) -> bool:
+    """True for a base64/base64url blob: an encoded key or token pasted as a plain value.
+
+    Words, paths, CamelCase names and hex digests are not blobs: a blob mixes upper case,
+    lower case and digits, and changes character class at most every other character
+    (random base64 does so at ~64 % of positions, text at < 40 %), unless it is padded.
+    """
+    if not _BLOB_RE.fullmatch(value):
+        return False
+    classes = [_char_class(c) for c in value.rstrip("=")]
+    if not {0, 1, 2} <= set(classes):
+        return False
+    if value.endswith("="):
+        return True
+    changes = sum(x != y for x, y in itertools.pairwise(classes))
+    return changes / (len(classes) - 1) >= 0.5
+
+
+def secret_kind(value: str, *, blob: bool = False) -> str | None:
+    """What kind of credential a string looks like, or None.
+
+    Parameters
+    ----------
+    value : str
+        A profile or job spec value (or key).
+    blob : bool
+        Also flag a base64 blob (used for ``env`` values).
+
+    Returns
+    -------
+    str or None
+        A description such as ``"a URL with a user name and password"``, never the value.
+    """
+    for what, pattern in _SECRET_VALUE_RES:
+        if pattern.search(value):
+            return what
+    if blob and _looks_like_blob(value):
+        return "a base64-encoded blob (an inline key or token)"
+    return None
+
+
+def _refuse_secrets(node: Any, path: str = "", names_ok: bool = False,
+                    what: str = "profile") -> None:
     """Raise ValueError when a profile holds something that looks like a secret value.
 
     Keys are checked by name (except inside ``secret``/``secret_env`` references, whose keys
-    are environment variable names), every string by form. Messages name the key path, never
-    the value.
+    are environment variable names), every key and string by form (:func:`secret_kind`), and
+    ``env`` values also for base64 blobs. Messages name the key path, never the value.
     """
     if isinstance(node, Mapping):
         for k, v in node.items():
             key = str(k)
             where = f"{path}.{key}" if path else key
-            if not names_ok and key not in _REFERENCE_KEYS and _SECRET_KEY_RE.search(key):
+            kind = secret_kind(key)
+            if kind:
+                raise ValueError(
+                    f"{what} key under {path or '(top level)'!r} looks like {kind}: a {what} "
+                    "must never hold secret values; store them in a Kubernetes Secret"
+                )
+            if (what == "profile" and not names_ok and key not in _REFERENCE_KEYS
+                    and _SECRET_KEY_RE.search(key) and v not in (None, "", {}, [])):
                 raise ValueError(
                     f"profile key {where!r} looks like a credential: a profile must never hold "
                     "secret values. Put it in a Kubernetes Secret and reference it with "
                     "storage.secret + storage.secret_env, or secret_env"
                 )
-            _refuse_secrets(v, where, names_ok or key in _REFERENCE_KEYS)
+            _refuse_secrets(v, where, names_ok or key in _REFERENCE_KEYS, what)
     elif isinstance(node, list | tuple):
         for i, v in enumerate(node):
-            _refuse_secrets(v, f"{path}[{i}]", names_ok)
-    elif isinstance(node, str) and any(r.search(node) for r in _SECRET_VALUE_RES):
-        raise ValueError(
-            f"profile value at {path!r} looks like a private key, certificate or access key: "
-            "a profile must never hold secret values; store them in a Kubernetes Secret"
-        )
+            _refuse_secrets(v, f"{path}[{i}]", names_ok, what)
+    elif isinstance(node, str):
+        kind = secret_kind(node, blob=what == "profile" and path.startswith("env."))
+        if kind:
+            raise ValueError(
+                f"{what} value at {path!r} looks like {kind}: a {what} must never hold secret "
+                "values; store them in a Kubernetes Secret and reference it (secretKeyRef)"
+            )
 
 
 def _schema_message(e: Any) -> str:
@@ -370,7 +501,78 @@ def load_k8s_profile(profile: str | Path | Mapping[str, Any]) -> dict[str, Any]:
                          "name) or 'url' (an object store URL)")
     if st["secret_env"] and not st["secret"]:
         raise ValueError(f"{where}: storage.secret_env needs storage.secret (a Secret name)")
+    _check_exposure(prof, where)
+    prof["image"] = _pinned_image(prof, where)
     return prof
+
+
+def _cidrs(values: Sequence[str], where: str, key: str) -> list[str]:
+    out = []
+    for i, v in enumerate(values):
+        try:
+            out.append(str(ipaddress.ip_network(v, strict=True)))
+        except ValueError:
+            raise ValueError(f"{where}: {key}[{i}]: {v!r} is not a CIDR such as "
+                             "203.0.113.0/24") from None
+    return out
+
+
+def _check_exposure(prof: dict[str, Any], where: str) -> None:
+    """Refuse a scheduler reachable from outside the cluster without TLS, without a source
+    range, or with the unauthenticated dashboard on it."""
+    sch = prof["scheduler"]
+    sch["allowed_cidrs"] = _cidrs(sch["allowed_cidrs"], where, "scheduler.allowed_cidrs")
+    prof["network"]["storage_cidrs"] = _cidrs(prof["network"]["storage_cidrs"], where,
+                                              "network.storage_cidrs")
+    kind = sch["service_type"]
+    if kind not in EXPOSED_SERVICE_TYPES:
+        if sch["allowed_cidrs"]:
+            raise ValueError(f"{where}: scheduler.allowed_cidrs is only for an exposed scheduler "
+                             f"(service_type NodePort or LoadBalancer), not {kind}")
+        return
+    if not prof["tls"]["enabled"]:
+        raise ValueError(
+            f"{where}: scheduler.service_type: {kind} exposes the Dask scheduler outside the "
+            "cluster but tls.enabled is false (anyone reaching it could run code on the "
+            "workers): set tls.enabled: true, or use service_type: ClusterIP with kubectl "
+            "port-forward"
+        )
+    if sch["dashboard"]:
+        raise ValueError(
+            f"{where}: scheduler.dashboard: the Dask dashboard has no authentication and cannot "
+            f"be served on an exposed scheduler (service_type {kind}): use service_type: "
+            "ClusterIP and kubectl port-forward, or set dashboard: false"
+        )
+    if not sch["allowed_cidrs"]:
+        raise ValueError(
+            f"{where}: scheduler.allowed_cidrs: an exposed scheduler (service_type {kind}) "
+            "needs the client address ranges allowed to reach it, e.g. [203.0.113.0/24]"
+        )
+
+
+def _pinned_image(prof: Mapping[str, Any], where: str) -> str:
+    """The image reference to render: ``image@sha256:...`` when a digest is known."""
+    image, digest = prof["image"], prof["image_digest"]
+    if digest is not None and not _DIGEST_RE.match(digest):
+        raise ValueError(f"{where}: image_digest: {digest!r} is not 'sha256:' followed by 64 "
+                         "lower-case hex digits")
+    name, sep, given = image.partition("@")
+    if sep and not _DIGEST_RE.match(given):
+        raise ValueError(f"{where}: image: the digest after '@' is not 'sha256:' followed by 64 "
+                         "lower-case hex digits")
+    if sep and digest and given != digest:
+        raise ValueError(f"{where}: image_digest differs from the digest in image "
+                         f"({given[:19]}... vs {digest[:19]}...)")
+    digest = given if sep else digest
+    if digest:
+        return f"{name}@{digest}"
+    if prof["require_digest"]:
+        raise ValueError(
+            f"{where}: image: {image!r} is not pinned by digest and require_digest is true: "
+            "give image_digest: sha256:<64 hex> (from `docker buildx imagetools inspect` or "
+            "`crane digest`) or image: NAME[:TAG]@sha256:<64 hex>"
+        )
+    return image
 
 
 def _read_job(job_path: str | Path) -> tuple[str, dict[str, Any], Any]:
@@ -386,6 +588,10 @@ def _read_job(job_path: str | Path) -> tuple[str, dict[str, Any], Any]:
         raise ValueError(f"{path}: not a plain-data YAML job spec: {exc}") from None
     if not isinstance(doc, Mapping):
         raise ValueError(f"{path}: a job spec must be a mapping of keys")
+    try:  # the spec is shipped as ConfigMap data, readable by anyone who may read ConfigMaps
+        _refuse_secrets(doc, what="job spec")
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
     if len(text.encode()) > 900 * 1024:
         raise ValueError(f"{path}: job spec over 900 KiB does not fit in a ConfigMap")
     job = None
@@ -570,47 +776,64 @@ def _pod_spec(profile: Mapping[str, Any], containers: list[dict[str, Any]],
     return spec
 
 
+def _dashboard_env(profile: Mapping[str, Any], part: str) -> list[dict[str, Any]]:
+    """Without the dashboard, the HTTP server keeps only ``/health`` (for the probes):
+    ``--no-dashboard`` alone still serves ``/info`` pages and ``/metrics`` unauthenticated."""
+    if profile["scheduler"]["dashboard"]:
+        return []
+    return [{"name": f"DASK_DISTRIBUTED__{part.upper()}__HTTP__ROUTES",
+             "value": repr(list(HEALTH_ROUTES))}]
+
+
 def _scheduler_spec(profile: Mapping[str, Any], cluster_name: str, labels: dict[str, str]
                     ) -> dict[str, Any]:
     vols, mounts = _volumes(profile)
+    sch = profile["scheduler"]
     args = ["dask", "scheduler", "--port", str(SCHEDULER_PORT),
-            "--dashboard-address", f":{DASHBOARD_PORT}"]
+            "--dashboard-address", f":{DASHBOARD_PORT}",
+            "--dashboard" if sch["dashboard"] else "--no-dashboard"]
     if profile["tls"]["enabled"]:
         ca, cert, key = _tls_paths(profile)
         args += ["--protocol", "tls", "--tls-ca-file", ca, "--tls-cert", cert, "--tls-key", key]
-    sch = profile["scheduler"]
+    http = "http-dashboard" if sch["dashboard"] else "http-health"
     container = {
         "name": "scheduler",
         "image": profile["image"],
         "imagePullPolicy": profile["image_pull_policy"],
         "args": args,
-        "env": _cluster_env(profile) + _user_env(profile, storage=False),
+        "env": (_cluster_env(profile) + _dashboard_env(profile, "scheduler")
+                + _user_env(profile, storage=False)),
         "ports": [
             {"name": "tcp-comm", "containerPort": SCHEDULER_PORT, "protocol": "TCP"},
-            {"name": "http-dashboard", "containerPort": DASHBOARD_PORT, "protocol": "TCP"},
+            {"name": http, "containerPort": DASHBOARD_PORT, "protocol": "TCP"},
         ],
-        "readinessProbe": {"httpGet": {"port": "http-dashboard", "path": "/health"},
+        "readinessProbe": {"httpGet": {"port": http, "path": "/health"},
                            "initialDelaySeconds": 5, "periodSeconds": 10},
-        "livenessProbe": {"httpGet": {"port": "http-dashboard", "path": "/health"},
+        "livenessProbe": {"httpGet": {"port": http, "path": "/health"},
                           "initialDelaySeconds": 15, "periodSeconds": 20},
         "resources": _resources(sch["memory"], sch["cpu"]),
         "securityContext": _security_context(),
         "volumeMounts": mounts,
     }
+    ports = [{"name": "tcp-comm", "protocol": "TCP", "port": SCHEDULER_PORT,
+              "targetPort": "tcp-comm"}]
+    if sch["dashboard"]:  # ClusterIP only (checked): for kubectl port-forward svc/...
+        ports.append({"name": "http-dashboard", "protocol": "TCP", "port": DASHBOARD_PORT,
+                      "targetPort": "http-dashboard"})
+    service: dict[str, Any] = {
+        "type": sch["service_type"],
+        "selector": {"dask.org/cluster-name": cluster_name, "dask.org/component": "scheduler"},
+        "ports": ports,
+    }
+    if sch["service_type"] in EXPOSED_SERVICE_TYPES:
+        # Local: the client's address reaches the pod, so the NetworkPolicy's ipBlock applies.
+        service["externalTrafficPolicy"] = "Local"
+        if sch["service_type"] == "LoadBalancer":
+            service["loadBalancerSourceRanges"] = list(sch["allowed_cidrs"])
     return {
         "metadata": {"labels": dict(labels)},
         "spec": _pod_spec(profile, [container], vols),
-        "service": {
-            "type": sch["service_type"],
-            "selector": {"dask.org/cluster-name": cluster_name,
-                         "dask.org/component": "scheduler"},
-            "ports": [
-                {"name": "tcp-comm", "protocol": "TCP", "port": SCHEDULER_PORT,
-                 "targetPort": "tcp-comm"},
-                {"name": "http-dashboard", "protocol": "TCP", "port": DASHBOARD_PORT,
-                 "targetPort": "http-dashboard"},
-            ],
-        },
+        "service": service,
     }
 
 
@@ -622,6 +845,9 @@ def _worker_spec(profile: Mapping[str, Any], memory: str, labels: dict[str, str]
     args = ["dask", "worker", "$(DASK_SCHEDULER_ADDRESS)", "--name", "$(DASK_WORKER_NAME)",
             "--nthreads", str(w["threads"]), "--memory-limit", str(_quantity_bytes(memory)),
             "--dashboard-address", f":{WORKER_DASHBOARD_PORT}",
+            "--dashboard" if profile["scheduler"]["dashboard"] else "--no-dashboard",
+            # fixed ports, so that the NetworkPolicy can name them
+            "--worker-port", str(WORKER_PORT), "--nanny-port", str(NANNY_PORT),
             "--local-directory", f"{SCRATCH_MOUNT}/dask-scratch"]
     if profile["tls"]["enabled"]:
         ca, cert, key = _tls_paths(profile)
@@ -631,9 +857,10 @@ def _worker_spec(profile: Mapping[str, Any], memory: str, labels: dict[str, str]
         "image": profile["image"],
         "imagePullPolicy": profile["image_pull_policy"],
         "args": args,
-        "env": _cluster_env(profile) + _user_env(profile, storage=True),
-        "ports": [{"name": "http-dashboard", "containerPort": WORKER_DASHBOARD_PORT,
-                   "protocol": "TCP"}],
+        "env": (_cluster_env(profile) + _dashboard_env(profile, "worker")
+                + _user_env(profile, storage=True)),
+        "ports": [{"name": "tcp-worker", "containerPort": WORKER_PORT, "protocol": "TCP"},
+                  {"name": "tcp-nanny", "containerPort": NANNY_PORT, "protocol": "TCP"}],
         "resources": _resources(memory, w["cpu"] or str(w["threads"])),
         "securityContext": _security_context(),
         "volumeMounts": mounts,
@@ -678,6 +905,102 @@ def _runner_spec(profile: Mapping[str, Any], base: str, config_map: str) -> dict
     }
     return {"spec": _pod_spec(profile, [container], vols, restart="Never",
                               service_account=profile["service_account"])}
+
+
+def _remote_data(profile: Mapping[str, Any], doc: Mapping[str, Any]) -> bool:
+    """Whether the pods reach an object store (results or input data given as URLs)."""
+    return bool(profile["storage"]["url"]) or "://" in str(doc.get("data", ""))
+
+
+def network_policies(profile: Mapping[str, Any], base: str, prefix: str,
+                     group: Mapping[str, str], *, remote: bool = False,
+                     cluster: str | None = None) -> list[dict[str, Any]]:
+    """NetworkPolicies of one Dask cluster (or of every run of a schedule).
+
+    * ``<prefix>-dask``: every pod of ``group`` (scheduler, workers, runner) takes no
+      ingress except what the two policies below allow, and sends only DNS (port 53), traffic
+      to the pods of ``group``, and, with ``remote`` (an object-store URL), TCP to
+      ``network.storage_ports`` at ``network.storage_cidrs`` (any address when empty:
+      NetworkPolicies cannot name hosts);
+    * ``<prefix>-scheduler``: the scheduler port only from the workers and the runner of
+      ``group``, pods matching ``network.client_labels``, and ``scheduler.allowed_cidrs`` when
+      the Service is exposed; nothing reaches the dashboard/health port (kubelet probes and
+      ``kubectl port-forward`` do not pass through NetworkPolicies);
+    * ``<prefix>-worker``: the worker and nanny ports only from the scheduler and the other
+      workers of ``group``.
+
+    Parameters
+    ----------
+    profile : mapping
+        A profile from :func:`load_k8s_profile`.
+    base : str
+        Base name of the job (labels).
+    prefix : str
+        Name prefix of the policies.
+    group : mapping
+        Labels every pod of the cluster carries (``dask.org/cluster-name`` for one cluster,
+        brgvc's job labels for every run of a schedule).
+    remote : bool
+        Allow egress to the object store.
+    cluster : str, optional
+        Name of the DaskJob/DaskCluster that owns the policies (label ``brgvc.io/cluster``;
+        :func:`submit` sets the ownerReference).
+
+    Returns
+    -------
+    list of dict
+        Three ``networking.k8s.io/v1`` NetworkPolicy manifests.
+    """
+    labels = _labels(profile, base, "network")
+    if cluster:
+        labels[f"{LABEL_PREFIX}/cluster"] = cluster
+    net = profile["network"]
+    sch = profile["scheduler"]
+
+    def meta(name: str) -> dict[str, Any]:
+        return {"name": f"{prefix}-{name}", "namespace": profile["namespace"],
+                "labels": dict(labels)}
+
+    def pods(*components: str) -> dict[str, Any]:
+        sel: dict[str, Any] = {"matchLabels": dict(group)}
+        if components:
+            sel["matchExpressions"] = [{"key": "dask.org/component", "operator": "In",
+                                        "values": list(components)}]
+        return {"podSelector": sel}
+
+    def role(component: str) -> dict[str, Any]:
+        return {"matchLabels": {**group, "dask.org/component": component}}
+
+    egress: list[dict[str, Any]] = [
+        {"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
+        {"to": [pods()]},
+    ]
+    if remote:
+        rule: dict[str, Any] = {"ports": [{"protocol": "TCP", "port": p}
+                                          for p in net["storage_ports"]]}
+        if net["storage_cidrs"]:
+            rule["to"] = [{"ipBlock": {"cidr": c}} for c in net["storage_cidrs"]]
+        egress.append(rule)
+    clients = [pods("worker", "job-runner")]
+    if net["client_labels"]:
+        clients.append({"podSelector": {"matchLabels": dict(net["client_labels"])}})
+    if sch["service_type"] in EXPOSED_SERVICE_TYPES:
+        clients += [{"ipBlock": {"cidr": c}} for c in sch["allowed_cidrs"]]
+    api = "networking.k8s.io/v1"
+    return [
+        {"apiVersion": api, "kind": "NetworkPolicy", "metadata": meta("dask"),
+         "spec": {"podSelector": {"matchLabels": dict(group)},
+                  "policyTypes": ["Ingress", "Egress"], "ingress": [], "egress": egress}},
+        {"apiVersion": api, "kind": "NetworkPolicy", "metadata": meta("scheduler"),
+         "spec": {"podSelector": role("scheduler"), "policyTypes": ["Ingress"],
+                  "ingress": [{"from": clients,
+                               "ports": [{"protocol": "TCP", "port": SCHEDULER_PORT}]}]}},
+        {"apiVersion": api, "kind": "NetworkPolicy", "metadata": meta("worker"),
+         "spec": {"podSelector": role("worker"), "policyTypes": ["Ingress"],
+                  "ingress": [{"from": [pods("scheduler", "worker")],
+                               "ports": [{"protocol": "TCP", "port": WORKER_PORT},
+                                         {"protocol": "TCP", "port": NANNY_PORT}]}]}},
+    ]
 
 
 @dataclasses.dataclass
@@ -816,24 +1139,35 @@ def render_manifests(job_path: str | Path, profile_path: str | Path | Mapping[st
     Returns
     -------
     list of dict
-        ConfigMap ``<base>-<stamp>-job`` (the job spec), DaskJob ``<base>-<stamp>``, and the
-        DaskCluster when asked for.
+        ConfigMap ``<base>-<stamp>-job`` (the job spec), the run's three NetworkPolicies
+        ``<base>-<stamp>-{dask,scheduler,worker}`` (:func:`network_policies`), with
+        ``interactive`` those of the DaskCluster ``<base>-{dask,scheduler,worker}``, then the
+        DaskJob ``<base>-<stamp>`` and the DaskCluster ``<base>`` when asked for.
 
     Raises
     ------
     ValueError
-        Invalid profile or job, a secret value in the profile, or worker memory that cannot be
-        sized.
+        Invalid profile or job, a secret value in the profile or the job, an exposed scheduler
+        without TLS or source ranges, an image not pinned by digest under ``require_digest``,
+        or worker memory that cannot be sized.
     """
     when = now or _now()
     prep = _prepare(job_path, profile_path)
     profile, base = prep.profile, prep.base
     stamp = (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
     template, cm = _template(prep, f"{base}-{stamp:%Y%m%d-%H%M%S}-job")
-    docs = [cm, instantiate_daskjob(template, when)]
+    djob = instantiate_daskjob(template, when)
+    remote = _remote_data(profile, prep.doc)
+    run = djob["metadata"]["name"]
+    # The policies come before the pods they protect.
+    docs = [cm, *network_policies(profile, base, run, {"dask.org/cluster-name": run},
+                                  remote=remote, cluster=run)]
+    dask_docs = [djob]
     if profile["interactive"] if interactive is None else interactive:
-        docs.append(_daskcluster(template, profile, base))
-    return docs
+        docs += network_policies(profile, base, base, {"dask.org/cluster-name": base},
+                                 remote=remote, cluster=base)
+        dask_docs.append(_daskcluster(template, profile, base))
+    return docs + dask_docs
 
 
 def _daskcluster(template: Mapping[str, Any], profile: Mapping[str, Any], base: str
@@ -871,7 +1205,9 @@ def render_cronjob(job_path: str | Path, profile_path: str | Path | Mapping[str,
     -------
     list of dict
         ServiceAccount, Role (create/get/list DaskJobs in the namespace, nothing else),
-        RoleBinding, ConfigMap ``<base>-schedule`` (``job.yaml`` and the DaskJob template
+        RoleBinding, the NetworkPolicies ``<base>-sweep-{dask,scheduler,worker}`` of every
+        run (:func:`network_policies`) and ``<base>-sweep-creator`` (no ingress to the
+        creator pod), ConfigMap ``<base>-schedule`` (``job.yaml`` and the DaskJob template
         ``daskjob.yaml``) and the CronJob ``<base>-sweep``.
 
     Raises
@@ -917,8 +1253,7 @@ def render_cronjob(job_path: str | Path, profile_path: str | Path | Mapping[str,
         "name": "create-daskjob",
         "image": profile["image"],
         "imagePullPolicy": profile["image_pull_policy"],
-        "command": ["python", "-m", "brgvc.deploy.kubernetes", "create-run",
-                    f"{TEMPLATE_MOUNT}/{TEMPLATE_KEY}"],
+        "command": ["brgvc", "k8s", "create-run", f"{TEMPLATE_MOUNT}/{TEMPLATE_KEY}"],
         "resources": _resources("256Mi", "100m"),
         "securityContext": _security_context(),
         "volumeMounts": mounts,
@@ -950,7 +1285,23 @@ def render_cronjob(job_path: str | Path, profile_path: str | Path | Mapping[str,
     cronjob = {"apiVersion": api, "kind": "CronJob",
                "metadata": {"name": f"{base}-sweep", "namespace": ns, "labels": labels},
                "spec": cron_spec}
-    return [*rbac, cm, cronjob]
+    # Every run of the schedule gets the job's labels (not a fixed cluster name): the policies
+    # select those. The creator pod takes no ingress; its egress (the API server) is left open.
+    net = network_policies(profile, base, f"{base}-sweep", _job_group(base),
+                           remote=_remote_data(profile, prep.doc))
+    net.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                "metadata": {"name": f"{base}-sweep-creator", "namespace": ns,
+                             "labels": _labels(profile, base, "network")},
+                "spec": {"podSelector": {"matchLabels": {
+                    f"{LABEL_PREFIX}/job": base, "app.kubernetes.io/component": "schedule"}},
+                    "policyTypes": ["Ingress"], "ingress": []}})
+    return [*rbac, *net, cm, cronjob]
+
+
+def _job_group(base: str) -> dict[str, str]:
+    """Labels of every Dask pod of every run of a job (brgvc's part of :func:`_labels`)."""
+    return {"app.kubernetes.io/managed-by": "brgvc", "app.kubernetes.io/component": "dask",
+            f"{LABEL_PREFIX}/job": base}
 
 
 class _Dumper(yaml.SafeDumper):
@@ -1021,15 +1372,21 @@ def _apply(docs: Sequence[Mapping[str, Any]], profile: Mapping[str, Any],
         obj.create()
         objs.append(obj)
         created.append(f"{doc['kind'].lower()}/{doc['metadata']['name']}")
+    # The job spec ConfigMap goes when its DaskJob is deleted, a cluster's NetworkPolicies
+    # with their DaskJob/DaskCluster (garbage collector). Plain references: no `controller`,
+    # no `blockOwnerDeletion` (which needs extra rights).
     owner = next((o for o in objs if o.kind == owner_kind), None)
-    if owner is not None:
-        # The job spec ConfigMap goes when its DaskJob is deleted (garbage collector). A plain
-        # reference: no `controller`, no `blockOwnerDeletion` (which needs extra rights).
-        ref = {"apiVersion": DASK_API_VERSION, "kind": owner_kind, "name": owner.name,
-               "uid": owner.metadata["uid"]}
-        for o in objs:
-            if o.kind == "ConfigMap":
-                o.patch({"metadata": {"ownerReferences": [ref]}})
+    dask_objs = {o.name: o for o in objs if o.kind in ("DaskJob", "DaskCluster")}
+    for doc, o in zip(docs, objs, strict=True):
+        target = None
+        if o.kind == "ConfigMap":
+            target = owner
+        elif o.kind == "NetworkPolicy":
+            target = dask_objs.get(doc["metadata"]["labels"].get(f"{LABEL_PREFIX}/cluster"))
+        if target is not None:
+            ref = {"apiVersion": DASK_API_VERSION, "kind": target.kind, "name": target.name,
+                   "uid": target.metadata["uid"]}
+            o.patch({"metadata": {"ownerReferences": [ref]}})
     return created
 
 
@@ -1288,7 +1645,7 @@ def validate_manifest(doc: Mapping[str, Any], *, k8s_version: str = K8S_SCHEMA_V
 
 _EXAMPLE_HEADER = """\
 # {what}
-# GENERATED by `python -m brgvc.deploy.kubernetes examples {job} {profile} {outdir}`
+# GENERATED by `brgvc k8s examples {job} {profile} {outdir}`
 # from the job and profile named there: do not edit by hand (tests/test_k8s_manifests.py checks
 # that this file matches what brgvc renders and validates it against the Kubernetes and Dask
 # CRD schemas). `brgvc submit JOB --k8s PROFILE --dry-run` prints the same for your own job.
@@ -1299,12 +1656,13 @@ _EXAMPLES = {
     "daskcluster.yaml": "DaskCluster for interactive use (profile `interactive: true`).",
     "cronjob.yaml": "CronJob creating one DaskJob per firing of the job's `schedule`.",
     "rbac.yaml": "ServiceAccount/Role/RoleBinding of the CronJob: create/get/list DaskJobs only.",
+    "networkpolicy.yaml": "NetworkPolicies of the scheduled runs and of the CronJob's pod.",
 }
 
 
 def example_files(job_path: str | Path, profile_path: str | Path, outdir: str | Path
                   ) -> dict[str, str]:
-    """Texts of the documented templates ``cluster/k8s/{daskjob,daskcluster,cronjob,rbac}.yaml``.
+    """Texts of the documented templates ``cluster/k8s/*.yaml`` (see :data:`_EXAMPLES`).
 
     Parameters
     ----------
@@ -1330,6 +1688,7 @@ def example_files(job_path: str | Path, profile_path: str | Path, outdir: str | 
         "daskcluster.yaml": [_daskcluster(template, prep_profile, base)],
         "cronjob.yaml": [by_kind["CronJob"]],
         "rbac.yaml": [by_kind[k] for k in ("ServiceAccount", "Role", "RoleBinding")],
+        "networkpolicy.yaml": [d for d in cron if d["kind"] == "NetworkPolicy"],
     }
     return {
         name: _EXAMPLE_HEADER.format(what=_EXAMPLES[name], job=job_path, profile=profile_path,
@@ -1339,24 +1698,27 @@ def example_files(job_path: str | Path, profile_path: str | Path, outdir: str | 
 
 
 # --------------------------------------------------------------------------------------------
-# command line (the CronJob's pod; rendering without the brgvc CLI)
+# command line: ``brgvc k8s ...`` (brgvc.cli passes its arguments here; the CronJob's pod)
 # --------------------------------------------------------------------------------------------
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m brgvc.deploy.kubernetes {render,create-run,examples} ...``.
+    """``brgvc k8s {render,create-run,examples} ...``.
+
+    ``brgvc.cli`` hands everything after ``k8s`` to this function; the CronJob's pod runs
+    ``brgvc k8s create-run /template/daskjob.yaml``.
 
     Parameters
     ----------
     argv : sequence of str, optional
-        Arguments (default: ``sys.argv[1:]``).
+        Arguments after ``k8s`` (default: ``sys.argv[1:]``).
 
     Returns
     -------
     int
         Exit status: 0 on success, 1 with a one-line reason on stderr.
     """
-    p = argparse.ArgumentParser(prog="python -m brgvc.deploy.kubernetes",
+    p = argparse.ArgumentParser(prog="brgvc k8s",
                                 description="brgvc manifests for the Dask Kubernetes operator")
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("render", help="print the manifests of a job as YAML")
@@ -1386,7 +1748,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-__all__ = ["edge_frame", "node_frame", "write_network_files"]
+__all__ = ["by_weight", "edge_frame", "node_frame", "write_network_files"]
 
 _STATS = ("base", "mean", "sd", "cv", "q025", "q975")
 
@@ -46,6 +46,27 @@ def _members(ds: xr.Dataset) -> list[str]:
     return [s for s in src if s in nodes] if nodes else src
 
 
+def by_weight(ds: xr.Dataset) -> list[tuple[str | None, xr.Dataset]]:
+    """Split a store's network outputs by edge weight (the ``weight`` dim of ``net_*``).
+
+    Returns ``[(weight, dataset without the weight dim), ...]``; a store without the dim
+    gives ``[(None, ds)]``.
+    """
+    if "weight" not in ds.dims:
+        return [(None, ds)]
+    return [(str(w), ds.sel(weight=w, drop=True)) for w in ds["weight"].values]
+
+
+def _with_weight(ds: xr.Dataset, frame: Callable[[xr.Dataset], pd.DataFrame]) -> pd.DataFrame:
+    parts = []
+    for w, sub in by_weight(ds):
+        df = frame(sub)
+        if w is not None:
+            df.insert(0, "weight", w)
+        parts.append(df)
+    return pd.concat(parts, ignore_index=True)
+
+
 def edge_frame(ds: xr.Dataset) -> pd.DataFrame:
     """Tidy edge table of the member network: one row per year and directed edge.
 
@@ -59,8 +80,11 @@ def edge_frame(ds: xr.Dataset) -> pd.DataFrame:
     pandas.DataFrame
         ``year, source, sink`` and the statistics ``base, mean, sd, cv, q025, q975`` over
         draws of ``w_ij``; edges that are zero in every draw are left out. For each year the
-        ``base`` column sums to the base run's ``net_total_flow``.
+        ``base`` column sums to the base run's ``net_total_flow``. With several edge weights
+        (a ``weight`` dim) a first column ``weight`` names each row's.
     """
+    if "weight" in ds.dims:
+        return _with_weight(ds, edge_frame)
     members = _members(ds)
     W = ds["net_weight"].sel(net_source=members, net_sink=members).load()
     st = _stats(W).transpose("year", "net_source", "net_sink", "stat").values
@@ -93,8 +117,11 @@ def node_frame(
     Returns
     -------
     pandas.DataFrame
-        ``year, node, region, metric`` and the statistics over draws.
+        ``year, node, region, metric`` and the statistics over draws (and a first column
+        ``weight`` with several edge weights).
     """
+    if "weight" in ds.dims:
+        return _with_weight(ds, lambda sub: node_frame(sub, region_of))
     names = [v for v in ds.data_vars if str(v).startswith("net_")
              and ds[v].dims == ("year", "draw", "node")]
     if not names:
@@ -128,7 +155,8 @@ def write_network_files(
     folder : str or Path
         Output folder (created), e.g. ``<results>/networks``.
     spec : mapping
-        The job spec (its ``network.weight`` names the files, e.g. ``W1_1995.gexf``).
+        The job spec (its ``network.weight`` names the files of a store without a ``weight``
+        dim; otherwise each weight gets its own files, e.g. ``W1_1995.gexf``).
     gexf : bool, optional
         Write the Gephi files (default True).
     region_of : callable, optional
@@ -141,7 +169,6 @@ def write_network_files(
     """
     if "net_weight" not in ds:
         return []
-    from brgvc.network.graphs import write_gexf
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -154,7 +181,20 @@ def write_network_files(
     written.append(folder / "nodes.csv")
     if not gexf:
         return written
-    weight = str((spec.get("network") or {}).get("weight", "W"))
+    for w, sub in by_weight(ds):
+        if w is None:
+            w = (spec.get("network") or {}).get("weight", "W")
+            w = str(w if isinstance(w, str) else w[0])
+        written += _gexf_files(sub, folder, w, region_of)
+    return written
+
+
+def _gexf_files(
+    ds: xr.Dataset, folder: Path, weight: str, region_of: Callable[[str], str | None] | None
+) -> list[Path]:
+    from brgvc.network.graphs import write_gexf
+
+    written = []
     members = _members(ds)
     base = ds.sel(draw=0)
     for y in ds["year"].values:

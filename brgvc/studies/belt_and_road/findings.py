@@ -61,6 +61,9 @@ STATS: tuple[str, ...] = ("base", "mean", "sd", "cv", "q025", "q975")
 #: A finding counts as "supported" when its key probability reaches this level.
 SUPPORT = 0.9
 
+#: Regions with fewer covered members than this cannot be tested (``min_members`` option).
+MIN_MEMBERS = 2
+
 _FOCAL_DEFAULT = "CHN"
 _TOP_REGION_DEFAULT = "Southeast Asia"
 
@@ -87,6 +90,7 @@ class _Source:
     regions: list[str]
     iso: dict[str, str]
     focal: str | None
+    summary: xr.Dataset | None = None
 
     @property
     def years(self) -> list[int]:
@@ -106,9 +110,41 @@ class _Source:
         return self.ds[name] if name in self.ds else None
 
     def net(self, name: str) -> xr.DataArray | None:
-        """A network output ``net_<name>``, or None."""
+        """A network output ``net_<name>`` with all its weights (``weight`` dim), or None."""
         key = f"net_{name}"
         return self.ds[key] if key in self.ds else None
+
+    @property
+    def primary_weight(self) -> str | None:
+        """The weight of the primary indicators: W1 when computed, else the job's first."""
+        da = self.net("total_flow")
+        if da is None or "weight" not in da.dims:
+            return None
+        ws = [str(w) for w in da["weight"].values]
+        return "W1" if "W1" in ws else ws[0]
+
+    def net1(self, name: str) -> xr.DataArray | None:
+        """``net_<name>`` of the primary weight (no ``weight`` dim)."""
+        da = self.net(name)
+        if da is not None and "weight" in da.dims:
+            da = da.sel(weight=self.primary_weight, drop=True)
+        return da
+
+    def stored_stats(self, name: str, **sel: Any) -> xr.DataArray | None:
+        """Statistics over draws of a stored variable, as the runner reduced them.
+
+        Read from ``summary.zarr`` (issue 13: not recomputed); None when the summary lacks
+        the variable, so that the caller reduces it itself.
+        """
+        if self.summary is None or name not in self.summary:
+            return None
+        da = self.summary[name]
+        if "weight" in da.dims and "weight" not in sel:
+            sel = {**sel, "weight": self.primary_weight}
+        try:
+            return da.sel(**sel, drop=True).sel(stat=list(STATS)).load()
+        except (KeyError, ValueError):
+            return None
 
     def region_of(self, label: str) -> str | None:
         return self.grouping.region_of(self.iso.get(label, label))
@@ -160,6 +196,7 @@ def _open(results_dir: str | Path, options: Mapping[str, Any] | None,
             if item["name"] in ("china_va", "china_efficiency") and "focal" in item:
                 focal = str(item["focal"])  # the China measures' own focal country
     opts = {"focal": focal, "expected_top_region": _TOP_REGION_DEFAULT, "gexf": True,
+            "min_members": MIN_MEMBERS,
             **(spec.get("findings") or {}), **(options or {})}
     database = data_attrs.get("format") or (spec.get("data") if isinstance(spec.get("data"), str)
                                             else None)
@@ -171,8 +208,11 @@ def _open(results_dir: str | Path, options: Mapping[str, Any] | None,
         if str(opts["focal"]) in (lab, code):
             focal_label = lab
             break
+    summary = None
+    if (out / "summary.zarr" / "zarr.json").exists():
+        summary = xr.open_zarr(out / "summary.zarr", consolidated=False, zarr_format=3)
     return _Source(out, ds, spec, opts, aliases, data_attrs, database, grouping, regions, iso,
-                   focal_label)
+                   focal_label, summary)
 
 
 # ------------------------------------------------------------------------------ statistics
@@ -195,9 +235,14 @@ def _stats(da: xr.DataArray) -> xr.DataArray:
     return out.sel(stat=list(STATS))
 
 
-def _frame(da: xr.DataArray, indicator: str, **columns: Any) -> pd.DataFrame:
-    """Statistics of a (year, draw, ...) array as a wide frame: year, dims..., stats."""
-    st = _stats(da)
+def _frame(da: xr.DataArray | None, indicator: str, *, stats: xr.DataArray | None = None,
+           **columns: Any) -> pd.DataFrame:
+    """Statistics of a (year, draw, ...) array as a wide frame: year, dims..., stats.
+
+    ``stats`` (dims year, ..., stat) are the runner's statistics of a stored variable read
+    from ``summary.zarr``; without them ``da`` is reduced here (derived quantities).
+    """
+    st = stats if stats is not None else _stats(da)
     other = [d for d in st.dims if d not in ("year", "stat")]
     st = st.transpose("year", *other, "stat")
     st = st.assign_coords({d: np.asarray(st[d].values).astype(object)
@@ -275,11 +320,11 @@ _F1 = (("total_flow", "total intra-group flow"), ("density_weighted", "weighted 
 def _finding1(src: _Source, probs: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame]:
     frames, trends = [], []
     for name, _ in _F1:
-        da = src.net(name)
+        da = src.net1(name)
         if da is None:
             continue
         da = da.load()
-        frames.append(_frame(da, name))
+        frames.append(_frame(da, name, stats=src.stored_stats(f"net_{name}")))
         if name == "total_flow":
             index = da / da.isel(year=0, drop=True)
             frames.append(_frame(index, "total_flow_index"))
@@ -309,26 +354,27 @@ def _finding2(
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     nodes = _node_labels(src)
     empty = pd.DataFrame(columns=["year", "indicator", *STATS])
-    if src.net("strength") is None or src.focal not in nodes:
+    if src.net1("strength") is None or src.focal not in nodes:
         return empty, pd.DataFrame(), pd.DataFrame()
     f = src.focal
     frames = []
     for name in ("strength_rank", "coreness_rank", "pagerank_rank", "strength_share",
                  "coreness", "pagerank", "betweenness", "core"):
-        da = src.net(name)
+        da = src.net1(name)
         if da is not None:
-            frames.append(_frame(da.sel(node=f, drop=True).load(), name))
-    strength = src.net("strength").load()
+            frames.append(_frame(da.sel(node=f, drop=True).load(), name,
+                                 stats=src.stored_stats(f"net_{name}", node=f)))
+    strength = src.net1("strength").load()
     own = strength.sel(node=f, drop=True)
     others = strength.where(strength["node"] != f).max("node")
     primacy = (own / others).where(others > 0)
     frames.append(_frame(primacy, "focal_primacy"))
     for name in ("S2", "S4", "S11"):
-        da = src.net(name)
+        da = src.net1(name)
         if da is not None:
-            frames.append(_frame(da.load(), name))
+            frames.append(_frame(da.load(), name, stats=src.stored_stats(f"net_{name}")))
     trends = []
-    for name, da in (("S2", src.net("S2")), ("focal_primacy", primacy)):
+    for name, da in (("S2", src.net1("S2")), ("focal_primacy", primacy)):
         if da is None:
             continue
         base = da.sel(draw=0).values
@@ -342,13 +388,13 @@ def _finding2(
         _probability_rows(probs, 2, f"{name} last year > first year", xr.DataArray(p),
                           src.n_draws, span=f"{src.years[0]}-{src.years[-1]}")
     leaders = []
-    ranks = {k: src.net(f"{k}_rank") for k in ("strength", "coreness", "pagerank")}
+    ranks = {k: src.net1(f"{k}_rank") for k in ("strength", "coreness", "pagerank")}
     ranks = {k: v.load() for k, v in ranks.items() if v is not None}
     p_first = {k: _prob((v.sel(node=f, drop=True) == 1).where(v.sel(node=f).notnull()))
                for k, v in ranks.items()}
     for k, p in p_first.items():
         _probability_rows(probs, 2, f"{f} ranks first by {k}", p, src.n_draws)
-    core = src.net("core")
+    core = src.net1("core")
     p_core = _prob(core.sel(node=f, drop=True).load() > 0.5) if core is not None else None
     if p_core is not None:
         _probability_rows(probs, 2, f"{f} is in the discrete core", p_core, src.n_draws)
@@ -411,7 +457,9 @@ def _finding3(
     frames = []
     for ind, da in (("a", a_m), ("share_world", a_m / total_world),
                     ("share_group", a_m / total_m)):
-        df = _frame(da, ind)
+        st = src.stored_stats(f"{src.aliases['china_va']}_a", partner=member) \
+            if ind == "a" else None
+        df = _frame(da, ind, stats=st)
         df.insert(2, "iso3", df["partner"].map(src.iso))
         df.insert(3, "region", df["partner"].map(dict(zip(member, cols["region"],
                                                           strict=True))))
@@ -523,7 +571,9 @@ def _finding4(
         keep = [str(g) for g in da["group"].values
                 if str(g) in src.grouping.regions]
         if keep:
-            df = _frame(da.sel(group=keep).rename(group="region"), ind)
+            st = src.stored_stats(da.name, group=keep)
+            df = _frame(da.sel(group=keep).rename(group="region"), ind,
+                        stats=None if st is None else st.rename(group="region"))
             by_region.append(df)
     return (pd.concat(frames, ignore_index=True) if frames else empty,
             pd.concat(by_region, ignore_index=True) if by_region else empty)
@@ -534,7 +584,7 @@ def _finding4(
 
 def _negative_weights(src: _Source) -> pd.DataFrame:
     """Every (year, draw) whose network had negative weights clipped to 0."""
-    n, m, t = src.net("n_negative_edges"), src.net("negative_mass"), src.net("total_flow")
+    n, m, t = src.net1("n_negative_edges"), src.net1("negative_mass"), src.net1("total_flow")
     cols = ["year", "draw", "n_negative_edges", "negative_mass", "total_flow",
             "negative_share"]
     if n is None or m is None or t is None:
@@ -565,9 +615,60 @@ def _findings(results_dir: str | Path, options: Mapping[str, Any] | None,
         probs, columns=["finding", "event", "year", "probability", "n_draws",
                         *sorted({k for p in probs for k in p} - {
                             "finding", "event", "year", "probability", "n_draws"})])
-    tables["verdicts"] = _verdicts(tables, src)
+    if len(tables["probabilities"]):
+        from brgvc.studies.belt_and_road.robust import mcse
+
+        pr = tables["probabilities"]
+        pr.insert(4, "mcse", mcse(pr["probability"].to_numpy(float),
+                                  pr["n_draws"].to_numpy(float)))
     tables["negative_weights"] = _negative_weights(src)
+    tables.update(_robust(src))
+    tables["verdicts"] = _verdicts(tables, src)
+    tables["interval_check"] = _interval_check(tables)
     return tables, src
+
+
+def _variants(src: _Source) -> list[_Source]:
+    """The main run and the variant runs under ``<out>/variants/<name>/`` (e.g. published)."""
+    out = [src]
+    folder = src.out / "variants"
+    if folder.is_dir():
+        for sub in sorted(folder.iterdir()):
+            if (sub / "results.zarr" / "zarr.json").exists():
+                out.append(_open(sub, src.options))
+    return out
+
+
+def _robust(src: _Source) -> dict[str, pd.DataFrame]:
+    from brgvc.studies.belt_and_road.evidence import robust_tables
+
+    srcs = _variants(src)
+    try:
+        if src.focal is None:
+            return {}
+        return robust_tables(srcs, src.focal, lambda da, ind: _frame(da, ind),
+                             int(src.options.get("min_members", MIN_MEMBERS)))
+    finally:
+        for s in srcs[1:]:
+            s.ds.close()
+
+
+def _interval_check(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Is the base value inside its own 2.5-97.5 % interval? One row per table and indicator."""
+    rows = []
+    for name, df in tables.items():
+        if not len(df) or not {"base", "q025", "q975", "indicator"} <= set(df.columns):
+            continue
+        ok = df[["base", "q025", "q975"]].notna().all(axis=1)
+        d = df[ok]
+        outside = (d["base"] < d["q025"]) | (d["base"] > d["q975"])
+        for ind, g in d.assign(outside=outside).groupby("indicator", sort=False):
+            bad = g[g["outside"]]
+            rows.append({"table": name, "indicator": ind, "n_values": len(g),
+                         "n_outside": len(bad),
+                         "years_outside": " ".join(sorted({str(int(y)) for y in bad["year"]}))})
+    return pd.DataFrame(rows, columns=["table", "indicator", "n_values", "n_outside",
+                                       "years_outside"])
 
 
 def findings(
@@ -614,64 +715,34 @@ def findings(
 
 
 def _verdicts(tables: Mapping[str, pd.DataFrame], src: _Source) -> pd.DataFrame:
-    """One line per finding: supported / partly / not supported / not available, and why."""
-    pr = tables["probabilities"]
-    rows = []
+    """One line per finding: the decision rule's verdict, the variants that disagree and why.
+
+    The rule (docs/findings.md, :func:`brgvc.studies.belt_and_road.robust.decide`) runs on
+    the robustness matrix; a finding whose inputs the job lacks cannot be tested.
+    """
+    from brgvc.studies.belt_and_road.robust import CANNOT
+
     f = src.focal or str(src.options.get("focal"))
-
-    def p_of(event: str, year: str | None = None) -> float:
-        sel = pr[pr["event"] == event] if len(pr) else pr
-        if year is not None and len(sel):
-            sel = sel[sel["year"] == year]
-        return float(sel["probability"].iloc[-1]) if len(sel) else float("nan")
-
-    last = str(src.years[-1]) if src.years else ""
-    span = f"{src.years[0]}-{src.years[-1]}" if src.years else ""
-    tr = tables["trends"]
-
-    def trend(ind: str) -> dict[str, Any]:
-        row = tr[tr["indicator"] == ind] if len(tr) else tr
-        return row.iloc[0].to_dict() if len(row) else {}
-
-    def verdict(ps: Sequence[float]) -> str:
-        ps = [p for p in ps if np.isfinite(p)]
-        if not ps:
-            return "undecided (base run only)" if src.n_draws == 0 else "not available"
-        hits = sum(p >= SUPPORT for p in ps)
-        return "supported" if hits == len(ps) else ("partly supported" if hits else
-                                                    "not supported")
-
-    p_flow = p_of("total_flow last year > first year", span)
-    p_share = p_of("intra_share last year > first year", span)
-    t_flow = trend("total_flow")
-    rows.append({"finding": 1, "claim": "intra-B&R connection intensity rose",
-                 "verdict": verdict([p_flow, p_share]),
-                 "evidence": f"P(total flow rises) = {p_flow:.2f}, P(intra share rises) = "
-                             f"{p_share:.2f}; total flow rose in {t_flow.get('years_rising', 0)} "
-                             f"of {t_flow.get('steps', 0)} year steps (base)"})
-    p_first = p_of(f"{f} ranks first by strength", last)
-    p_s2 = p_of("focal_primacy last year > first year", span)
-    rows.append({"finding": 2, "claim": f"{f} is the core and first, its primacy grows",
-                 "verdict": verdict([p_first, p_s2]),
-                 "evidence": f"P({f} first by strength, {last}) = {p_first:.2f}, "
-                             f"P({f}'s primacy rises) = {p_s2:.2f}, P(S2 rises) = "
-                             f"{p_of('S2 last year > first year', span):.2f}"})
     top = str(src.options.get("expected_top_region", _TOP_REGION_DEFAULT))
-    p_top = p_of(f"{top} is the top source region", last)
-    p_east = p_of("spearman_lon > 0 (more value added further east)", last)
-    rows.append({"finding": 3, "claim": f"{top} is {f}'s main VA source; east high, west low",
-                 "verdict": verdict([p_top, p_east]),
-                 "evidence": f"P({top} top region, {last}) = {p_top:.2f}; P(Spearman(a_j, "
-                             f"longitude) > 0, {last}) = {p_east:.2f}"})
-    pe = pr[(pr["finding"] == 4) & pr["event"].str.contains("<") & (pr["year"] == last)] \
-        if len(pr) else pr
-    ps = [float(p) for p in pe["probability"]] if len(pe) else []
-    ev = ", ".join(f"{b}: {p:.2f}" for b, p in zip(pe.get("benchmark", []), ps, strict=False))
-    rows.append({"finding": 4, "claim": f"{f} captures VA from final products less "
-                                        "efficiently than the benchmarks",
-                 "verdict": verdict(ps) if ps else "not available",
-                 "evidence": f"P(e3 {f} < e3 benchmark, {last}): {ev}" if ps else
-                             "final_dva_rate not in the job"})
+    claims = {1: "intra-B&R connection intensity rose (size-adjusted)",
+              2: f"{f} is the core and first in every year, its primacy grows",
+              3: f"{top} is {f}'s main VA source; east high, west low",
+              4: f"{f} captures VA from final products less efficiently than the benchmarks"}
+    dec = tables.get("decisions", pd.DataFrame())
+    rob = tables.get("robustness", pd.DataFrame())
+    rows = []
+    for k, claim in claims.items():
+        d = dec[dec["finding"] == k].iloc[0].to_dict() if len(dec) and \
+            (dec["finding"] == k).any() else {"verdict": CANNOT, "disagree": "",
+                                              "reason": "inputs not in the job"}
+        t = rob[(rob["finding"] == k) & rob["primary"]] if len(rob) else rob
+        ev = "; ".join(f"{r['test']} [{r['variant']}]: P = {r['p_min']:.2f} ± "
+                       f"{r['mcse']:.2f}" if r["testable"] else
+                       f"{r['test']} [{r['variant']}]: {r['note']}"
+                       for _, r in t.iterrows()) if len(t) else str(d.get("reason", ""))
+        rows.append({"finding": k, "claim": claim, "verdict": d["verdict"],
+                     "disagree": d.get("disagree", ""), "evidence": ev,
+                     "reason": d.get("reason", "")})
     return pd.DataFrame(rows)
 
 
@@ -752,7 +823,7 @@ def _text(tables: Mapping[str, pd.DataFrame], src: _Source) -> str:
             _md_table(cov, ["region", "n_members", "n_present", "present"]), ""]
     neg = tables["negative_weights"]
     policy = (src.spec.get("network") or {}).get("negative", "clip")
-    if src.net("total_flow") is not None:
+    if src.net1("total_flow") is not None:
         n_net = len(years) * (src.n_draws + 1)
         if len(neg):
             worst = neg.sort_values("negative_share").iloc[-1]

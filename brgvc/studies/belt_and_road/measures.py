@@ -21,6 +21,7 @@ worker unpickles the function by reference and imports this module itself).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -44,7 +45,7 @@ def capture_inputs(
     focal: str = "CHN",
     benchmarks: Sequence[str] | None = None,
     weights: Sequence[str] = ("W1", "W2", "W3", "W4"),
-    grouping: str | None = "belt_and_road",
+    grouping: Any = "belt_and_road",
     database: str | None = None,
 ) -> xr.Dataset:
     r"""Inputs of the robust findings 1 (size), 3 and 4 for one (year, draw).
@@ -67,8 +68,8 @@ def capture_inputs(
         absent from the table are skipped.
     weights : sequence of str
         Edge weights whose world totals are stored (W1-W4 of :mod:`brgvc.network.weights`).
-    grouping : str or None
-        Grouping whose members are the importers of ``final_sector``.
+    grouping : str, Grouping or None
+        Grouping (name or object) whose members are the importers of ``final_sector``.
     database : str, optional
         Database whose code aliases apply.
 
@@ -115,7 +116,7 @@ def capture_inputs(
     num[:, np.arange(len(exp)), exp] = 0.0  # no domestic "exports"
     den[:, np.arange(len(exp)), exp] = 0.0
     if grouping is not None:
-        grp = load_grouping(grouping)
+        grp = grouping if hasattr(grouping, "region_of") else load_grouping(grouping)
         members = [k for k, c in enumerate(codes) if grp.region_of(c) is not None]
     else:
         members = list(range(G))

@@ -235,14 +235,14 @@ register(Format("oecd_icio_split", _oecd_icio.list_years, _oecd_icio.read_year_s
 from brgvc.readers import wiod2016 as _wiod2016  # noqa: E402
 
 register(Format("wiod2016", _wiod2016.list_years, _wiod2016.read_year, _wiod2016.labels,
-                _wiod2016.ATTRS))
+                _wiod2016.ATTRS, _wiod2016.va_labels))
 
 
 # ADB MRIO workbooks: brgvc.readers.adb_mrio
 from brgvc.readers import adb_mrio as _adb_mrio  # noqa: E402
 
 register(Format("adb_mrio", _adb_mrio.list_years, _adb_mrio.read_year, _adb_mrio.labels,
-                _adb_mrio.ATTRS))
+                _adb_mrio.ATTRS, _adb_mrio.va_labels))
 
 
 # EXIOBASE 3 (IOT_YYYY_ixi.zip / IOT_YYYY_pxp.zip): brgvc.readers.exiobase3. "exiobase3"

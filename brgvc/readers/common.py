@@ -52,9 +52,11 @@ __all__ = [
     "open_member",
     "read_grid",
     "read_numbers_csv",
+    "read_sheet",
     "region_block_chunks",
     "result",
     "sha256",
+    "sheet_names",
     "split_label",
     "text_to_float",
     "to_float",
@@ -507,12 +509,7 @@ def read_grid(
         float64 body (NaN where empty); None with ``numbers=False``.
     """
     if excel:
-        try:
-            raw = pd.read_excel(source, sheet_name=sheet, header=None, dtype=object)
-        except ImportError as exc:
-            fail(where, f"reading this workbook needs an optional package ({exc})")
-        except (ValueError, OSError, KeyError, zipfile.BadZipFile) as exc:
-            fail(where, f"cannot read the workbook ({exc})")
+        raw = read_sheet(source, where, sheet)
         start = _body_start(raw.iloc[:header_rows].astype(object), n_label_cols, where)
         head = [[_text(v) for v in row] for row in raw.iloc[:start].itertuples(index=False)]
         lab = raw.iloc[start:, :n_label_cols].map(_text).to_numpy().tolist()
@@ -522,8 +519,9 @@ def read_grid(
         bad = np.isnan(values) & body.notna().to_numpy() & (body.map(_text) != "").to_numpy()
         if bad.any():
             i, j = (int(k) for k in np.argwhere(bad)[0])
-            fail(where, f"non-numeric cell at body row {lab[i]}, column {j + n_label_cols}: "
-                        f"{body.iat[i, j]!r}")
+            fail(where, f"non-numeric cell at {cell_ref(start + i + 1, n_label_cols + j + 1)} "
+                        f"[row label {'/'.join(v for v in lab[i] if v)!r}]: "
+                        f"{body.iat[i, j]!r} ({int(bad.sum())} such cells)")
         return head, lab, values
 
     data = source.read() if hasattr(source, "read") else Path(source).read_bytes()
@@ -553,9 +551,46 @@ def read_grid(
         bad = np.isnan(values) & body.notna().to_numpy()
         if bad.any():
             i, j = (int(k) for k in np.argwhere(bad)[0])
-            fail(where, f"non-numeric cell at row {lab[i]}, column {j + n_label_cols}: "
-                        f"{body.iat[i, j]!r}")
+            fail(where, f"non-numeric cell at {cell_ref(start + i + 1, n_label_cols + j + 1)} "
+                        f"[row label {'/'.join(v for v in lab[i] if v)!r}]: "
+                        f"{body.iat[i, j]!r} ({int(bad.sum())} such cells)")
     return head, lab, values
+
+
+def read_sheet(source, where: str, sheet: int | str = 0) -> pd.DataFrame:
+    """Every cell of one worksheet (``.xlsx`` with openpyxl, ``.xlsb`` with pyxlsb).
+
+    Raises
+    ------
+    MRIOError
+        Naming the file and the package to install when the engine is missing, or the
+        reason the workbook cannot be read.
+    """
+    name = str(getattr(source, "name", source))
+    engine = "pyxlsb" if name.lower().endswith(".xlsb") else None
+    try:
+        return pd.read_excel(source, sheet_name=sheet, header=None, dtype=object,
+                             engine=engine)
+    except ImportError as exc:
+        pkg = "pyxlsb" if engine == "pyxlsb" else "openpyxl"
+        fail(where, f"reading this workbook needs the package {pkg} (pip install {pkg}; it "
+                    f"is a dependency of brgvc, so the environment is incomplete): {exc}")
+    except (ValueError, OSError, KeyError, zipfile.BadZipFile) as exc:
+        fail(where, f"cannot read the workbook ({exc})")
+
+
+def sheet_names(source, where: str) -> list[str]:
+    """Worksheet names of a workbook (same engines and errors as :func:`read_sheet`)."""
+    name = str(getattr(source, "name", source))
+    engine = "pyxlsb" if name.lower().endswith(".xlsb") else None
+    try:
+        with pd.ExcelFile(source, engine=engine) as xf:
+            return [str(s) for s in xf.sheet_names]
+    except ImportError as exc:
+        pkg = "pyxlsb" if engine == "pyxlsb" else "openpyxl"
+        fail(where, f"reading this workbook needs the package {pkg} (pip install {pkg}): {exc}")
+    except (ValueError, OSError, KeyError, zipfile.BadZipFile) as exc:
+        fail(where, f"cannot read the workbook ({exc})")
 
 
 def _text(v: object) -> str:

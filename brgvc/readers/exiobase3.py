@@ -37,7 +37,8 @@ its position as a spreadsheet would show it (line = row, field = column).
 Layout source: pymrio's EXIOBASE 3 text format (``pymrio.load``/``save``, the files on
 Zenodo, doi:10.5281/zenodo.3583070). The third header line (index names) is optional.
 Monetary unit: million EUR (``M.EUR``, ``unit.txt``), current prices, basic prices: kept in
-EUR (no exchange rate is applied; ``ATTRS["unit"]`` says so). Region codes (``AT`` ... ``WM``) are mapped to ISO3; the five
+EUR (no exchange rate is applied; ``ATTRS["unit"]`` says so). Region codes (``AT`` ...
+``WM``) are mapped to ISO3; the five
 rest-of-world regions ``WA WE WF WL WM`` keep their codes (they would all be ``RoW``).
 Final-demand categories are given SNA codes: households ``P3_S14``, NPISH ``P3_S15``,
 government ``P3_S13``, GFCF ``P51``, changes in inventories ``P52``, changes in valuables

@@ -27,7 +27,8 @@ If a folder holds both forms for a year, the matrix is read. Rows that are not a
 industry columns as ``va_published`` with their labels (``W2_D1``, ...); ``W2_D1``,
 ``W2_D29X39`` and ``W2_B2A3G`` add up to value added (``va_total``). Unit: million EUR,
 current prices, kept in EUR (no exchange rate is applied). A non-numeric or empty cell
-names the file and its spreadsheet position (line = row, field = column). FIGARO publishes no output column: ``x`` is the row sum.
+names the file and its spreadsheet position (line = row, field = column). FIGARO publishes
+no output column: ``x`` is the row sum.
 Area codes are Eurostat's two-letter codes (``EL`` Greece, ``UK``/``GB``), mapped to ISO3;
 ``FIGW1`` becomes ``RoW``. ``P5M`` (changes in inventories and valuables) may be negative.
 

@@ -235,7 +235,7 @@ def va_labels(path: str | Path) -> tuple[list[str], list[str]]:
     f = files[min(files)]
     where = str(f)
     cols = _header(f, where)
-    z, fd_cols, _, _ = _classify_columns(cols, where)
+    z, _, _, _ = _classify_columns(cols, where)
     zkeys = {k for _, k in z}
     try:
         with _open(f) as fh:

@@ -17,7 +17,7 @@ import xarray as xr
 from brgvc.draws import summarise
 from brgvc.runner.cluster import Executor, open_executor
 from brgvc.runner.jobspec import Job, load_job
-from brgvc.runner.plan import Plan, plan_job
+from brgvc.runner.plan import Plan, check_productive_years, check_worker_memory, plan_job
 from brgvc.runner.store import (
     FLAG_VARS,
     ZARR_KW,
@@ -275,6 +275,7 @@ def _run_locked(job: Job, cluster: Any, out: str | Path, progress: bool | TextIO
     timings: dict[str, float] = {}
     stream = (sys.stderr if progress is True else progress) if progress else None
     plan = plan_job(job, out)
+    check_productive_years(plan)  # rho(A) >= 1 refused before the store is created
     if plan.state == "new":
         create_store(plan.store, plan.layout, plan.attrs())
     else:
@@ -292,6 +293,7 @@ def _run_locked(job: Job, cluster: Any, out: str | Path, progress: bool | TextIO
     executor = open_executor(cluster)
     try:
         timings["cluster"] = time.perf_counter() - tc
+        check_worker_memory(plan, executor.worker_memory)
         n_workers = executor.n_workers
         bar = _Progress(len(plan.tasks), len(plan.done), stream, f"brgvc {job.name}")
         if stream is not None:

@@ -28,7 +28,17 @@ from brgvc.runner.store import (
 from brgvc.runner.task import TaskContext, TaskSpec
 from brgvc.storage import claim_folder
 
-__all__ = ["Plan", "build_layout", "plan_job"]
+__all__ = [
+    "MAX_TASKS",
+    "Plan",
+    "build_layout",
+    "check_disk",
+    "check_productive_years",
+    "check_task_size",
+    "check_worker_memory",
+    "estimate_worker_memory",
+    "plan_job",
+]
 
 STORE_NAME = "results.zarr"
 #: Resident size of a worker process before any data (interpreter, numpy, dask, xarray).
@@ -171,12 +181,7 @@ class Plan:
         used + the block's results. Measures that form the dense Leontief inverse add n² · 8
         bytes each.
         """
-        table = self.info.bytes_per_year
-        n2 = 8 * self.info.n * self.info.n
-        model = self.job.draws.model
-        k = 2 + 1 + (3 if self.job.draws.n else 0) + (2 if model.tau > 0 else 0)
-        extra = 4 * table if model.rebalance == "gras" and self.job.draws.n else 0
-        return WORKER_BASELINE_BYTES + k * table + n2 + extra + self.bytes_out_per_task
+        return estimate_worker_memory(self.job, self.info, self.layout)
 
     @property
     def store_bytes(self) -> int:
@@ -283,6 +288,8 @@ def plan_job(job: Job | str | Path | dict, out: str | Path = "brgvc-results") ->
     store = out / STORE_NAME
     info = data_info(job.data)
     layout, sources = build_layout(job, info)
+    if job.checks.get("resources", True):
+        check_task_size(job, info, layout)  # before a list of a billion tasks is built
     tasks = [
         TaskSpec(year, yi, b, s, e)
         for yi, year in enumerate(job.years)
@@ -302,7 +309,10 @@ def plan_job(job: Job | str | Path | dict, out: str | Path = "brgvc-results") ->
                 if state.block_done(t.year_index, t.start, t.stop)}
         status = "complete" if len(done) == len(tasks) else "resume"
     stored = None if state is None else state.attrs.get("brgvc_code_hash")
-    return Plan(job, out, store, info, layout, sources, tasks, done, status, provenance, stored)
+    plan = Plan(job, out, store, info, layout, sources, tasks, done, status, provenance, stored)
+    if job.checks.get("resources", True):
+        check_disk(plan)
+    return plan
 
 
 def check_compatible(
@@ -340,3 +350,191 @@ def check_compatible(
         )
     if state.done.shape != (len(layout.years), layout.n_draws):
         raise RunnerError(f"{state.path}: done-mask shape {state.done.shape} does not match")
+
+
+# ---------------------------------------------------------------------------------------------
+# Resource guards: a job that cannot fit is refused before any task, naming the key to lower
+# ---------------------------------------------------------------------------------------------
+
+#: Most tasks a job may have (the scheduler holds every task; a million is already slow).
+MAX_TASKS = 1_000_000
+#: Free disk kept beyond the estimated store size: a share of it plus a fixed reserve.
+DISK_MARGIN = 0.10
+DISK_RESERVE_BYTES = 256 * 2**20
+
+
+def _fixed_worker_bytes(job: Job, info: DataInfo) -> int:
+    """A worker's memory before any result: process, cached years, copies, the LU."""
+    table = info.bytes_per_year
+    n2 = 8 * info.n * info.n
+    model = job.draws.model
+    k = 2 + 1 + (3 if job.draws.n else 0) + (2 if model.tau > 0 else 0)
+    extra = 4 * table if model.rebalance == "gras" and job.draws.n else 0
+    return WORKER_BASELINE_BYTES + k * table + n2 + extra
+
+
+def estimate_worker_memory(job: Job, info: DataInfo, layout: Layout) -> int:
+    """Estimated peak resident memory of a worker running one task of ``job`` (bytes).
+
+    Baseline process + two cached years + one perturbed copy + (I − A) factorised in place
+    + the sampler's per-cell arrays (worst case: a dense table) + GRAS work arrays when used
+    + the block's results (``block`` × the bytes of one draw's results).
+    """
+    block = min(job.draws.block, job.draws.total)
+    return _fixed_worker_bytes(job, info) + layout.bytes_per_draw * block
+
+
+def check_task_size(job: Job, info: DataInfo, layout: Layout,
+                    memory_limit: int | None = None) -> None:
+    """Refuse a job with too many tasks or a task that cannot fit a worker's memory.
+
+    Parameters
+    ----------
+    job : Job
+    info : DataInfo
+    layout : Layout
+    memory_limit : int, optional
+        A worker's memory limit in bytes; default: this machine's memory (a task that does
+        not fit here fits no local worker; :func:`check_worker_memory` checks the real
+        workers once the cluster is up).
+
+    Raises
+    ------
+    JobSpecError
+        ``draws.block: a task needs about 9,000.0 MB (block 1,000,000 × 0.1 MB of results
+        per draw + 300.0 MB for the year's table, its copies and its LU), more than the
+        worker memory limit of 8,000.0 MB; lower draws.block to at most 77,000`` (key
+        ``draws.block``); or, for too many tasks, key ``draws.n``.
+    """
+    d = job.draws
+    blocks = -(-d.total // d.block)
+    n_tasks = blocks * len(job.years)
+    if n_tasks > MAX_TASKS:
+        raise JobSpecError(
+            f"draws.n: {len(job.years)} years × {blocks:,} blocks = {n_tasks:,} tasks, more "
+            f"than {MAX_TASKS:,}; lower draws.n ({d.n:,}) or raise draws.block ({d.block:,})",
+            "draws.n", d.n,
+        )
+    if memory_limit is None:
+        from brgvc.runner.cluster import machine_memory
+
+        memory_limit = machine_memory()
+    check_worker_memory_numbers(job, info, layout, memory_limit, "this machine's memory")
+
+
+def check_worker_memory_numbers(job: Job, info: DataInfo, layout: Layout, limit: int,
+                                what: str) -> None:
+    """Raise :class:`JobSpecError` when a task's estimated memory exceeds ``limit`` bytes."""
+    need = estimate_worker_memory(job, info, layout)
+    if need <= limit:
+        return
+    d = job.draws
+    fixed = _fixed_worker_bytes(job, info)
+    per_draw = max(layout.bytes_per_draw, 1)
+    block = min(d.block, d.total)
+    fits = (limit - fixed) // per_draw
+    head = (f"a task needs about {_mb(need)} (block {block:,} × {_mb(per_draw)} of results "
+            f"per draw + {_mb(fixed)} for the year's table, its copies and its LU), more than "
+            f"{what} of {_mb(limit)}")
+    if fits >= 1:
+        raise JobSpecError(f"draws.block: {head}; lower draws.block to at most {fits:,}",
+                           "draws.block", d.block)
+    raise JobSpecError(
+        f"data: {head}; even one draw per task does not fit: use workers with more memory "
+        "(memory_limit / memory in the cluster profile)", "data", job.data,
+    )
+
+
+def check_worker_memory(plan: Plan, memory_limit: int | None) -> None:
+    """Refuse a plan whose task does not fit the memory limit of the cluster's workers.
+
+    Parameters
+    ----------
+    plan : Plan
+    memory_limit : int or None
+        The smallest worker memory limit in bytes (``Executor.worker_memory``); None
+        (unknown or unlimited) checks nothing.
+
+    Raises
+    ------
+    JobSpecError
+        As :func:`check_task_size`, naming "the workers' memory limit".
+    """
+    if memory_limit is None or not plan.job.checks.get("resources", True) or not plan.todo:
+        return
+    check_worker_memory_numbers(plan.job, plan.info, plan.layout, int(memory_limit),
+                                "the workers' memory limit")
+
+
+def _existing_parent(path: Path) -> Path:
+    p = path.resolve()
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
+
+
+def check_disk(plan: Plan) -> None:
+    """Refuse a plan whose result store would not fit the free disk under ``plan.out``.
+
+    The estimate is the uncompressed size of the draws still to run (a resumed store needs
+    only the rest), plus :data:`DISK_MARGIN` of it and :data:`DISK_RESERVE_BYTES`. The free
+    space is that of the nearest existing folder above ``plan.out``.
+
+    Raises
+    ------
+    JobSpecError
+        ``draws.n: the result store needs about 120,000.0 MB (17 years × 1,000,001 draws ×
+        0.1 MB, uncompressed, + margin) but only 50,000.0 MB are free on /data; lower
+        draws.n or the years, or choose another --out`` (key ``draws.n``).
+    """
+    import shutil
+
+    n_done = len(plan.done)
+    n_tasks = max(len(plan.tasks), 1)
+    todo = plan.store_bytes * (n_tasks - n_done) / n_tasks
+    if todo <= 0:
+        return
+    need = int(todo * (1 + DISK_MARGIN)) + DISK_RESERVE_BYTES
+    where = _existing_parent(plan.out)
+    free = shutil.disk_usage(where).free
+    if need <= free:
+        return
+    d = plan.job.draws
+    raise JobSpecError(
+        f"draws.n: the result store needs about {_mb(need)} ({len(plan.job.years)} years × "
+        f"{d.total:,} draws × {_mb(plan.layout.bytes_per_draw)}, uncompressed, + margin"
+        + (f", {n_done} of {n_tasks} tasks already done" if n_done else "")
+        + f") but only {_mb(free)} are free on {where}; lower draws.n ({d.n:,}) or the "
+        "years, or choose another --out",
+        "draws.n", d.n,
+    )
+
+
+def check_productive_years(plan: Plan, years: list[int] | None = None) -> None:
+    """Refuse years whose base table is not productive (ρ(A) >= 1), unless the job allows it.
+
+    Reads each year's base table once (the first year's stays cached for a synchronous run)
+    and calls :func:`brgvc.core.checks.check_productive`.
+
+    Parameters
+    ----------
+    plan : Plan
+    years : list of int, optional
+        Default: the years that still have tasks to run.
+
+    Raises
+    ------
+    brgvc.core.checks.NonProductiveError
+        Naming the year, ρ(A) and the (region, sector) column with the largest column sum.
+    """
+    from brgvc.core.checks import check_productive
+    from brgvc.runner.data import open_year
+
+    job = plan.job
+    if job.checks.get("allow_nonproductive", False):
+        return
+    if years is None:
+        years = sorted({t.year for t in plan.todo})
+    for year in years:
+        table = open_year(job.data, year, job.gross_output)
+        check_productive(table, year=year, labels=(plan.info.regions, plan.info.sectors))

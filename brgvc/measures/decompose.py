@@ -68,7 +68,8 @@ def to_tidy(obj: xr.Dataset | xr.DataArray, method: str | None = None) -> pd.Dat
     return df
 
 
-def decompose(ds: xr.Dataset, method: str, year: int | None = None, **opts) -> pd.DataFrame:
+def decompose(ds: xr.Dataset, method: str, year: int | None = None, *,
+              allow_nonproductive: bool = False, **opts) -> pd.DataFrame:
     """Compute a measure for one year of a canonical cube and return it as a tidy table.
 
     Parameters
@@ -81,6 +82,8 @@ def decompose(ds: xr.Dataset, method: str, year: int | None = None, **opts) -> p
         registered measure name.
     year : int, optional
         Needed when the cube holds several years.
+    allow_nonproductive : bool
+        Compute even when the year's A has spectral radius >= 1 (refused by default).
     **opts
         Options of the measure's function (e.g. ``level="bilateral"`` for ``wwz``).
 
@@ -93,9 +96,14 @@ def decompose(ds: xr.Dataset, method: str, year: int | None = None, **opts) -> p
     ------
     KeyError
         For an unknown method (the message lists the known ones).
+    brgvc.core.checks.NonProductiveError
+        When ρ(A) >= 1 and ``allow_nonproductive`` is False (names the year, ρ and the
+        column with the largest column sum).
     """
+    from brgvc.core.checks import check_productive
     from brgvc.core.leontief import YearSystem
 
     measure = get_measure(method)
     ys = YearSystem.from_cube(ds, year)
+    check_productive(ys, year=ys.year, allow=allow_nonproductive)
     return to_tidy(measure(ys, **opts), method)

@@ -7,7 +7,9 @@ cannot express (measure names, years present in the data, cron syntax, grouping 
 checked here, so that a bad job fails before any task runs, with the offending key path and
 value in the message.
 
-YAML is read with ``yaml.safe_load``: a job cannot construct Python objects or run code.
+YAML is read with :func:`load_yaml`, a ``yaml.safe_load`` that also refuses duplicate keys
+and alias bombs: a job cannot construct Python objects, run code, or expand into more nodes
+than :data:`MAX_YAML_NODES`.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ __all__ = [
     "default_job_path",
     "job_schema",
     "load_job",
+    "load_yaml",
 ]
 
 #: Keys whose values change the result store (the others only change derived outputs).
@@ -141,6 +144,10 @@ class Job:
         Options of the findings written after the run (``focal``, ``benchmarks``,
         ``expected_top_region``, ``gexf``); None when no findings are written. On by default
         for jobs with a network section.
+    checks : dict
+        ``allow_nonproductive`` (run years whose A has spectral radius >= 1) and
+        ``resources`` (refuse tasks that do not fit a worker's memory or stores that do not
+        fit the disk); not part of the hash.
     """
 
     spec: dict[str, Any]
@@ -156,6 +163,9 @@ class Job:
     schedule: dict[str, Any] | None
     source: Path | None = None
     findings: dict[str, Any] | None = None
+    checks: dict[str, bool] = dataclasses.field(
+        default_factory=lambda: {"allow_nonproductive": False, "resources": True}
+    )
 
     @property
     def hash(self) -> str:
@@ -182,9 +192,134 @@ class Job:
 # ---------------------------------------------------------------------------------------------
 
 
-def _read_yaml(text: str, where: str) -> Any:
+#: Most nodes a YAML document may expand to (aliases counted at every use): a job spec or a
+#: cluster profile has a few hundred; an alias bomb ("billion laughs") has billions.
+MAX_YAML_NODES = 100_000
+
+
+class YAMLGuardError(yaml.YAMLError):
+    """A YAML document refused by :func:`load_yaml` (duplicate key or too many nodes).
+
+    Attributes
+    ----------
+    line : int or None
+        1-based line of the offending key or alias.
+    """
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _expanded_size(root: yaml.Node, limit: int) -> int:
+    """Nodes of ``root`` with every alias expanded, stopping past ``limit``.
+
+    Aliases are shared nodes in the composed graph, so the expanded size is computed once per
+    node (memoised by identity): linear in the document, however large the expansion.
+    """
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in on_path:  # "&a [*a]": a recursive document never fits
+            raise YAMLGuardError(
+                f"recursive YAML alias at line {node.start_mark.line + 1}", node.start_mark.line + 1
+            )
+        on_path.add(key)
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            for child in node.value:
+                total += size(child)
+                if total > limit:
+                    break
+        elif isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                total += size(k) + size(v)
+                if total > limit:
+                    break
+        on_path.discard(key)
+        sizes[key] = total
+        return total
+
+    return size(root)
+
+
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _GuardedLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """``yaml.SafeLoader`` refusing duplicate keys and documents that expand too far."""
+
+    max_nodes = MAX_YAML_NODES
+
+    def get_single_node(self):
+        node = super().get_single_node()
+        if node is not None:
+            n = _expanded_size(node, self.max_nodes)
+            if n > self.max_nodes:
+                raise YAMLGuardError(
+                    f"the YAML document expands to more than {self.max_nodes:,} nodes (alias "
+                    "expansion bomb?); refusing to load it"
+                )
+        return node
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == _MERGE_TAG:
+                    continue  # keys merged in with "<<" may be overridden, as YAML says
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.get(key)
+                except TypeError:  # an unhashable key: the base constructor reports it
+                    continue
+                line = key_node.start_mark.line + 1
+                if first is not None:
+                    raise YAMLGuardError(
+                        f"duplicate key {key!r} at line {line} (first at line {first})", line
+                    )
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(text: str, where: str = "<yaml>", *, max_nodes: int = MAX_YAML_NODES) -> Any:
+    """Parse one YAML document safely: plain data only, no duplicate keys, no alias bombs.
+
+    Parameters
+    ----------
+    text : str
+        The YAML text.
+    where : str
+        File name (or other label) that starts every error message.
+    max_nodes : int
+        Most nodes the document may expand to, aliases counted at every use.
+
+    Returns
+    -------
+    object
+        What ``yaml.safe_load`` returns.
+
+    Raises
+    ------
+    JobSpecError
+        ``<where>: duplicate key 'n' at line 7 (first at line 5)``, ``<where>: the YAML
+        document expands to more than 100,000 nodes (alias expansion bomb?); refusing to load
+        it``, or ``<where>: malformed YAML at line L, column C: <problem>``; ``line`` is set
+        when known.
+    """
+    loader = _GuardedLoader(text)
+    loader.max_nodes = int(max_nodes)
     try:
-        return yaml.safe_load(text)
+        return loader.get_single_data()
+    except YAMLGuardError as exc:
+        raise JobSpecError(f"{where}: {exc}", line=exc.line) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -194,6 +329,12 @@ def _read_yaml(text: str, where: str) -> Any:
                 f"{where}: malformed YAML at line {line}, column {col}: {problem}", line=line
             ) from None
         raise JobSpecError(f"{where}: malformed YAML: {problem}") from None
+    finally:
+        loader.dispose()
+
+
+def _read_yaml(text: str, where: str) -> Any:
+    return load_yaml(text, where)
 
 
 def _key_path(path) -> str:
@@ -225,6 +366,27 @@ def _schema_errors(doc: Mapping[str, Any], where: str) -> None:
         full = f"{key}.{missing}" if key != "(top level)" else missing
         raise JobSpecError(f"{where}: {full}: required key is missing", key=full)
     raise JobSpecError(f"{where}: {key}: {err.message}", key=key, value=err.instance)
+
+
+#: Keys that must be written as integers: JSON Schema's "integer" accepts 1e9 (a float with no
+#: fraction), which YAML reads from ``1.0e9``, and a count written so is most likely a slip.
+_INTEGER_KEYS = (("draws", "n"), ("draws", "block"), ("draws", "seed"))
+
+
+def _integer_keys(doc: Mapping[str, Any], where: str) -> None:
+    for section, key in _INTEGER_KEYS:
+        part = doc.get(section)
+        if not isinstance(part, Mapping) or key not in part:
+            continue
+        value = part[key]
+        if isinstance(value, float):
+            hint = f" (e.g. {int(value)})" if value.is_integer() and abs(value) < 1e18 else ""
+            raise JobSpecError(
+                f"{where}: {section}.{key}: {value!r} is not an integer; write a whole "
+                f"number{hint}",
+                f"{section}.{key}",
+                value,
+            )
 
 
 _YEAR_RANGE = re.compile(r"^\s*(\d{4})\s*-\s*(\d{4})\s*$")
@@ -380,6 +542,7 @@ def load_job(
             f"not {type(doc).__name__}",
             value=doc,
         )
+    _integer_keys(doc, where)
     _schema_errors(doc, where)
     spec: dict[str, Any] = dict(doc)
 
@@ -473,7 +636,8 @@ def load_job(
     spec["findings"] = findings
 
     # outputs and schedule -----------------------------------------------------------------
-    outputs = {"formats": ["csv"], "tables": ["draws", "summary"], **(spec.get("outputs") or {})}
+    # Parquet statistics over draws by default; per-draw tables and CSV are opt-in.
+    outputs = {"formats": ["parquet"], "tables": ["summary"], **(spec.get("outputs") or {})}
     spec["outputs"] = outputs
     schedule = spec.get("schedule")
     if isinstance(schedule, str):
@@ -485,6 +649,9 @@ def load_job(
         except ValueError as exc:
             raise JobSpecError(f"{where}: schedule: {exc}", "schedule", schedule["cron"]) from None
     spec["schedule"] = schedule
+
+    checks = {"allow_nonproductive": False, "resources": True, **(spec.get("checks") or {})}
+    spec["checks"] = checks
 
     name = str(spec.get("name") or (source.stem if source else "job"))
     spec["name"] = name
@@ -503,4 +670,5 @@ def load_job(
         schedule=schedule,
         source=source,
         findings=findings,
+        checks=checks,
     )

@@ -483,7 +483,7 @@ def read_grid(
     Parameters
     ----------
     source : path or binary file
-        CSV (``excel=False``) or Excel workbook (``.xlsx``; ``.xlsb`` needs ``pyxlsb``).
+        CSV (``excel=False``) or Excel workbook (``.xlsx``, or ``.xlsb`` read with calamine).
     where : str
         File and year, for messages.
     n_label_cols : int
@@ -557,8 +557,19 @@ def read_grid(
     return head, lab, values
 
 
+#: pandas engine -> the package that provides it (both are dependencies of brgvc).
+_PACKAGES = {"calamine": "python-calamine", "openpyxl": "openpyxl"}
+
+
+def _engine(source) -> str:
+    """``calamine`` for binary workbooks (``.xlsb``, as WIOD 2016 is published; pandas 3
+    deprecates its ``pyxlsb`` engine in favour of calamine), ``openpyxl`` otherwise."""
+    name = str(getattr(source, "name", source)).lower()
+    return "calamine" if name.endswith(".xlsb") else "openpyxl"
+
+
 def read_sheet(source, where: str, sheet: int | str = 0) -> pd.DataFrame:
-    """Every cell of one worksheet (``.xlsx`` with openpyxl, ``.xlsb`` with pyxlsb).
+    """Every cell of one worksheet (``.xlsx`` with openpyxl, ``.xlsb`` with python-calamine).
 
     Raises
     ------
@@ -566,13 +577,12 @@ def read_sheet(source, where: str, sheet: int | str = 0) -> pd.DataFrame:
         Naming the file and the package to install when the engine is missing, or the
         reason the workbook cannot be read.
     """
-    name = str(getattr(source, "name", source))
-    engine = "pyxlsb" if name.lower().endswith(".xlsb") else None
+    engine = _engine(source)
     try:
         return pd.read_excel(source, sheet_name=sheet, header=None, dtype=object,
                              engine=engine)
     except ImportError as exc:
-        pkg = "pyxlsb" if engine == "pyxlsb" else "openpyxl"
+        pkg = _PACKAGES[engine]
         fail(where, f"reading this workbook needs the package {pkg} (pip install {pkg}; it "
                     f"is a dependency of brgvc, so the environment is incomplete): {exc}")
     except (ValueError, OSError, KeyError, zipfile.BadZipFile) as exc:
@@ -581,13 +591,12 @@ def read_sheet(source, where: str, sheet: int | str = 0) -> pd.DataFrame:
 
 def sheet_names(source, where: str) -> list[str]:
     """Worksheet names of a workbook (same engines and errors as :func:`read_sheet`)."""
-    name = str(getattr(source, "name", source))
-    engine = "pyxlsb" if name.lower().endswith(".xlsb") else None
+    engine = _engine(source)
     try:
         with pd.ExcelFile(source, engine=engine) as xf:
             return [str(s) for s in xf.sheet_names]
     except ImportError as exc:
-        pkg = "pyxlsb" if engine == "pyxlsb" else "openpyxl"
+        pkg = _PACKAGES[engine]
         fail(where, f"reading this workbook needs the package {pkg} (pip install {pkg}): {exc}")
     except (ValueError, OSError, KeyError, zipfile.BadZipFile) as exc:
         fail(where, f"cannot read the workbook ({exc})")

@@ -29,8 +29,9 @@ prices, ``IntTTM`` international transport margins, ``GO`` output at basic price
 between the totals are returned over the industry columns as ``va_published`` (``VA`` is
 value added, ``va_total``); the ``GO`` row is required.
 
-Files: ``WIOT{YYYY}_Nov16_ROW.xlsb`` as published (read with pandas' ``pyxlsb`` engine, a
-dependency of brgvc), ``.xlsx`` (``openpyxl``), or a CSV export of the sheet
+Files: ``WIOT{YYYY}_Nov16_ROW.xlsb`` as published (read with pandas' ``calamine`` engine,
+package ``python-calamine``, a dependency of brgvc; pandas 3 deprecates its ``pyxlsb``
+engine), ``.xlsx`` (``openpyxl``), or a CSV export of the sheet
 (``WIOT{YYYY}_Nov16_ROW.csv``, same cells). Country ``ROW`` becomes ``RoW``; the other codes
 are ISO3 already. Unit: million US$, current prices (title row 2), the canonical unit.
 

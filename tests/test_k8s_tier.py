@@ -183,8 +183,10 @@ def test_submit_creates_a_daskjob_that_the_operator_turns_into_a_cluster(api, op
     from brgvc.deploy import kubernetes as k8s
 
     created = k8s.submit(job_file, profile).split()
-    assert [c.split("/")[0] for c in created] == ["configmap", "daskjob"]
-    name = created[1].split("/")[1]
+    # the NetworkPolicies go in before the DaskJob whose pods they protect
+    assert [c.split("/")[0] for c in created] == ["configmap", *["networkpolicy"] * 3,
+                                                  "daskjob"]
+    name = created[-1].split("/")[1]
     djob = _wait("DaskJob status ClusterCreated", lambda: (
         (d := api.get("-n", NS, "daskjob", name)).get("status", {}).get("jobStatus")
         == "ClusterCreated" and d), timeout=90)
@@ -209,14 +211,18 @@ def test_submit_creates_a_daskjob_that_the_operator_turns_into_a_cluster(api, op
     assert runner["status"]["phase"] == "Pending"
     cm = api.get("-n", NS, "configmap", created[0].split("/")[1])
     assert cm["metadata"]["ownerReferences"][0]["uid"] == djob["metadata"]["uid"]
+    for part in ("dask", "scheduler", "worker"):  # deleted with their DaskJob
+        pol = api.get("-n", NS, "networkpolicy", f"{name}-{part}")
+        assert pol["metadata"]["ownerReferences"][0]["uid"] == djob["metadata"]["uid"]
 
 
 def test_an_interactive_daskcluster_is_reconciled(api, operator, profile, job_file):
     from brgvc.deploy import kubernetes as k8s
 
     docs = k8s.render_manifests(job_file, profile, interactive=True)
-    api.kubectl("apply", "-f", "-", input=k8s.to_yaml([docs[2]]))
-    name = docs[2]["metadata"]["name"]
+    (cluster,) = [d for d in docs if d["kind"] == "DaskCluster"]
+    api.kubectl("apply", "-f", "-", input=k8s.to_yaml([cluster]))
+    name = cluster["metadata"]["name"]
     _wait("interactive scheduler Deployment", lambda: api.get(
         "-n", NS, "deployments", "-l",
         f"dask.org/cluster-name={name},dask.org/component=scheduler")["items"], timeout=90)
@@ -226,7 +232,7 @@ def test_the_server_rejects_a_broken_daskjob(api, profile, job_file):
     from brgvc.deploy import kubernetes as k8s
 
     docs = k8s.render_manifests(job_file, profile)
-    bad = docs[1]
+    (bad,) = [d for d in docs if d["kind"] == "DaskJob"]
     bad["metadata"]["name"] += "-bad"
     bad["spec"]["cluster"]["spec"]["worker"]["replicas"] = "four"
     res = api.kubectl("create", "--validate=false", "-f", "-", input=k8s.to_yaml([bad]),
@@ -270,9 +276,9 @@ def test_cronjob_fires_and_its_service_account_can_only_create_daskjobs(api, pro
     template = api.state / "daskjob.yaml"
     template.write_text(api.get("-n", NS, "configmap", "tier-sweep-schedule")["data"][
         "daskjob.yaml"])
-    env = {**os.environ, "KUBECONFIG": str(sa_kubeconfig)}
-    cmd = [sys.executable, "-W", "ignore", "-m", "brgvc.deploy.kubernetes", "create-run",
-           str(template)]
+    env = {**os.environ, "KUBECONFIG": str(sa_kubeconfig), "PYTHONWARNINGS": "ignore"}
+    # the pod's own command: `brgvc k8s create-run /template/daskjob.yaml`
+    cmd = [str(Path(sys.executable).with_name("brgvc")), "k8s", "create-run", str(template)]
     first = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert first.returncode == 0 and first.stdout.startswith("created daskjob/tier-sweep-"), \
         first.stderr

@@ -527,7 +527,7 @@ def _check_exposure(prof: dict[str, Any], where: str) -> None:
     kind = sch["service_type"]
     if kind not in EXPOSED_SERVICE_TYPES:
         if sch["allowed_cidrs"]:
-            raise ValueError(f"{where}: scheduler.allowed_cidrs is only for an exposed scheduler "
+            raise ValueError(f"{where}: scheduler.allowed_cidrs: only for an exposed scheduler "
                              f"(service_type NodePort or LoadBalancer), not {kind}")
         return
     if not prof["tls"]["enabled"]:

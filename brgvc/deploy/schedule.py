@@ -1,4 +1,4 @@
-"""Scheduled sweeps: a job's ``schedule`` (cron) run locally, one run at a time.
+"""Scheduled sweeps: a job's ``schedule`` (cron) run locally, each run into a dated store.
 
 A job may carry ``schedule: "0 3 * * 1"`` or ``schedule: {cron: "0 3 * * 1", timezone:
 Europe/Berlin, concurrency: forbid}``. The same string drives two runners:
@@ -6,9 +6,21 @@ Europe/Berlin, concurrency: forbid}``. The same string drives two runners:
 * on Kubernetes, :func:`brgvc.deploy.kubernetes.render_cronjob` (a CronJob creating DaskJobs);
 * here, :func:`run_schedule`: a croniter loop that sleeps until the next firing, runs the job
   (``brgvc.runner.run_job``) into a dated result store ``out_root/YYYY-MM-DDTHHMM/`` (the
-  firing time in UTC) and waits for the next one. Runs never overlap: a firing missed while a
-  run was still going is skipped (``forbid``, coalesced), and a store left unfinished by an
-  interrupted run (no ``run.json``) is resumed first.
+  firing time in UTC) and waits for the next one. A store left unfinished by an interrupted
+  run (no ``run.json``) is resumed first.
+
+``concurrency`` says what happens when a firing comes while the previous run still goes, as
+for a Kubernetes CronJob:
+
+* ``forbid`` (default): runs never overlap; a run goes in the foreground and the firings that
+  pass meanwhile are skipped (logged and listed in :attr:`ScheduleResult.skipped`);
+* ``allow``: each run goes in a thread of its own, so runs overlap;
+* ``replace``: each run goes in a process of its own (its own process group, so a
+  LocalCluster it started goes with it); a new firing terminates the running one (recorded as
+  cancelled, its dated store left to resume) and starts the new run.
+
+:func:`run_schedule` returns a :class:`ScheduleResult` whose :attr:`~ScheduleResult.exit_code`
+is 1 when any run failed (a cancelled run is no failure), for ``brgvc schedule`` to exit with.
 
 croniter (the ``schedule`` extra) computes the firing times; :func:`validate_cron` works without
 it and says which field is wrong.
@@ -26,15 +38,20 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import multiprocessing
+import os
+import signal
+import threading
 import time
 import zoneinfo
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
+from brgvc.runner.jobspec import load_yaml
 
 __all__ = [
+    "ScheduleResult",
     "ScheduledRun",
     "job_schedule",
     "next_fire_times",
@@ -51,6 +68,10 @@ STAMP_FORMAT = "%Y-%m-%dT%H%M"
 DONE_FILE = "run.json"
 #: Longest single sleep, so that a changed clock (suspend, NTP step) is noticed.
 MAX_SLEEP = 60.0
+#: Longest single sleep while runs go in the background, so that their end is noticed soon.
+POLL_SLEEP = 5.0
+#: Seconds a replaced run's process group gets after SIGTERM before SIGKILL.
+TERMINATE_GRACE = 10.0
 
 _FIELDS = (
     ("minute", 0, 59, {}),
@@ -185,7 +206,8 @@ def job_schedule(job: Any) -> dict[str, str] | None:
     Parameters
     ----------
     job : brgvc.runner.Job, mapping, str or Path
-        A loaded job, a parsed spec, or a job YAML file (read with ``yaml.safe_load``).
+        A loaded job, a parsed spec, or a job YAML file (read with
+        :func:`brgvc.runner.jobspec.load_yaml`: no duplicate keys, no alias bombs).
 
     Returns
     -------
@@ -200,7 +222,8 @@ def job_schedule(job: Any) -> dict[str, str] | None:
     if hasattr(job, "schedule") and not isinstance(job, Mapping):
         sched = job.schedule
     else:
-        doc = job if isinstance(job, Mapping) else yaml.safe_load(Path(job).read_text("utf-8"))
+        doc = job if isinstance(job, Mapping) else load_yaml(Path(job).read_text("utf-8"),
+                                                            str(job))
         sched = (doc or {}).get("schedule")
     if sched is None:
         return None
@@ -250,10 +273,14 @@ class ScheduledRun:
     resumed : bool
         The folder existed already (an interrupted run resumed).
     ok : bool
+        The run finished without error.
     result : object
         What the run function returned (a ``RunSummary`` for ``run_job``).
     error : str or None
+        ``Type: message`` of a failed run, or why it was cancelled.
     started, finished : datetime.datetime
+    cancelled : bool
+        Terminated by a later firing under ``concurrency: replace`` (not a failure).
     """
 
     fire_time: dt.datetime
@@ -264,6 +291,62 @@ class ScheduledRun:
     error: str | None = None
     started: dt.datetime | None = None
     finished: dt.datetime | None = None
+    cancelled: bool = False
+
+    @property
+    def failed(self) -> bool:
+        """The run ended with an error (a cancelled or still running run has not failed)."""
+        return not self.ok and not self.cancelled and self.finished is not None
+
+
+class ScheduleResult(list):
+    """The runs of :func:`run_schedule` (a list of :class:`ScheduledRun`, in start order).
+
+    Attributes
+    ----------
+    skipped : list of datetime.datetime
+        Firings skipped under ``concurrency: forbid`` because a run was still going.
+    concurrency : str
+        The policy the schedule ran under.
+    """
+
+    def __init__(self, runs: Any = (), concurrency: str = "forbid") -> None:
+        super().__init__(runs)
+        self.skipped: list[dt.datetime] = []
+        self.concurrency = concurrency
+
+    @property
+    def failures(self) -> list[ScheduledRun]:
+        """Runs that ended with an error."""
+        return [r for r in self if r.failed]
+
+    @property
+    def cancelled(self) -> list[ScheduledRun]:
+        """Runs terminated by a newer firing (``concurrency: replace``)."""
+        return [r for r in self if r.cancelled]
+
+    @property
+    def ok(self) -> bool:
+        """No run failed."""
+        return not self.failures
+
+    @property
+    def exit_code(self) -> int:
+        """0 when no run failed, else 1 (for ``brgvc schedule``)."""
+        return 0 if self.ok else 1
+
+    def summary(self) -> str:
+        """One line per run (stamp, status, folder, error) and a line of totals."""
+        lines = []
+        for r in self:
+            status = "ok" if r.ok else "cancelled" if r.cancelled else "failed"
+            lines.append(f"{stamp(r.fire_time)}  {status:<9} {r.out}"
+                         + (" (resumed)" if r.resumed else "")
+                         + (f"  {r.error}" if r.error else ""))
+        lines.append(f"{len(self)} runs: {sum(r.ok for r in self)} ok, {len(self.failures)} "
+                     f"failed, {len(self.cancelled)} cancelled, {len(self.skipped)} firings "
+                     f"skipped (concurrency {self.concurrency})")
+        return "\n".join(lines)
 
 
 class _SimulatedClock:
@@ -285,6 +368,112 @@ def _default_run(job: Any, cluster: Any, out: Path) -> Any:
     return run_job(job, cluster=cluster, out=out, progress=False)
 
 
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+class _ThreadRun:
+    """A run in a thread (``concurrency: allow``): overlaps, cannot be cancelled."""
+
+    def __init__(self, run: Callable[[Any, Any, Path], Any], job: Any, cluster: Any,
+                 out: Path) -> None:
+        self.outcome: tuple[bool, Any] | None = None
+
+        def target() -> None:
+            try:
+                self.outcome = (True, run(job, cluster, out))
+            except Exception as exc:
+                self.outcome = (False, _error_text(exc))
+
+        self.thread = threading.Thread(target=target, name=f"brgvc-schedule-{out.name}",
+                                       daemon=True)
+        self.thread.start()
+
+    def done(self) -> bool:
+        return not self.thread.is_alive()
+
+    def wait(self, seconds: float) -> None:
+        self.thread.join(seconds)
+
+    def outcome_now(self) -> tuple[bool, Any]:
+        self.thread.join()
+        return self.outcome or (False, "RuntimeError: the run thread ended without a result")
+
+    def cancel(self) -> None:  # pragma: no cover - threads are never replaced
+        raise RuntimeError("a run in a thread cannot be cancelled")
+
+
+def _child(conn: Any, run: Callable[[Any, Any, Path], Any], job: Any, cluster: Any,
+           out: Path) -> None:
+    """Body of a run process: its own process group, so that cancelling it ends its cluster."""
+    os.setsid()
+    try:
+        result = run(job, cluster, out)
+    except Exception as exc:
+        conn.send((False, _error_text(exc)))
+        return
+    try:
+        conn.send((True, result))
+    except Exception:  # an unpicklable result: its text is better than nothing
+        conn.send((True, repr(result)))
+
+
+class _ProcessRun:
+    """A run in a process of its own (``concurrency: replace``): can be terminated."""
+
+    def __init__(self, run: Callable[[Any, Any, Path], Any], job: Any, cluster: Any,
+                 out: Path) -> None:
+        ctx = multiprocessing.get_context("spawn")  # no fork of a process with threads
+        self.conn, child_conn = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=_child, args=(child_conn, run, job, cluster, out),
+                                name=f"brgvc-schedule-{out.name}")
+        self.proc.start()
+        child_conn.close()
+        self.outcome: tuple[bool, Any] | None = None
+
+    def _receive(self) -> None:
+        if self.outcome is None and self.conn.poll():
+            try:
+                self.outcome = self.conn.recv()
+            except (EOFError, OSError):
+                pass
+
+    def done(self) -> bool:
+        self._receive()
+        return self.outcome is not None or not self.proc.is_alive()
+
+    def wait(self, seconds: float) -> None:
+        self.conn.poll(seconds)
+        self._receive()
+
+    def outcome_now(self) -> tuple[bool, Any]:
+        self._receive()
+        self.proc.join()
+        self._receive()
+        if self.outcome is None:
+            return False, (f"RuntimeError: the run process {self.proc.pid} ended with exit "
+                           f"code {self.proc.exitcode} and no result")
+        return self.outcome
+
+    def cancel(self) -> None:
+        """SIGTERM to the run's process group, SIGKILL after :data:`TERMINATE_GRACE` s."""
+        pid = self.proc.pid
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            if not self.proc.is_alive():
+                break
+            try:
+                if pid is None:
+                    break
+                if os.getpgid(pid) == pid:  # the child's own group (after its setsid)
+                    os.killpg(pid, sig)
+                else:  # before its setsid: the process alone
+                    os.kill(pid, sig)
+            except ProcessLookupError:
+                break
+            self.proc.join(TERMINATE_GRACE if sig == signal.SIGTERM else None)
+        self.conn.close()
+
+
 def run_schedule(
     job_path: str | Path,
     out_root: str | Path,
@@ -294,8 +483,9 @@ def run_schedule(
     *,
     sleep: Callable[[float], None] | None = None,
     run: Callable[[Any, Any, Path], Any] | None = None,
-) -> list[ScheduledRun]:
-    """Run a job on its cron schedule, one run at a time, each into a dated result store.
+    concurrency: str | None = None,
+) -> ScheduleResult:
+    """Run a job on its cron schedule, each run into a dated result store.
 
     Parameters
     ----------
@@ -307,7 +497,7 @@ def run_schedule(
     cluster : str, Path or distributed.Client
         Where each run computes (as ``brgvc run --cluster``).
     max_runs : int, optional
-        Stop after this many runs (default: run forever).
+        Stop after this many runs were started (and wait for them); default: run forever.
     now : datetime or callable, optional
         None: the real clock. A datetime: a simulated clock starting there that jumps to each
         firing instead of sleeping (for tests and catching up). A callable: a clock returning
@@ -315,17 +505,22 @@ def run_schedule(
     sleep : callable, optional
         ``sleep(seconds)``; default ``time.sleep`` (or the simulated clock's).
     run : callable, optional
-        ``run(job, cluster, out)``; default ``brgvc.runner.run_job``.
+        ``run(job, cluster, out)``; default ``brgvc.runner.run_job``. Under ``replace`` it
+        runs in a spawned process, so it must be picklable (a module-level function).
+    concurrency : {"forbid", "allow", "replace"}, optional
+        Overrides the job's ``schedule.concurrency`` (see the module docstring).
 
     Returns
     -------
-    list of ScheduledRun
-        One per run, in order. A failed run is logged and recorded; the schedule goes on.
+    ScheduleResult
+        The runs in start order (a list of :class:`ScheduledRun`), with ``failures``,
+        ``cancelled``, ``skipped`` and ``exit_code`` (1 when any run failed). A failed run
+        is logged and recorded; the schedule goes on.
 
     Raises
     ------
     ValueError
-        When the job has no schedule or an invalid one.
+        When the job has no schedule or an invalid one, or ``concurrency`` is unknown.
     """
     job_path = Path(job_path)
     out_root = Path(out_root)
@@ -333,6 +528,9 @@ def run_schedule(
     if sched is None:
         raise ValueError(f"{job_path}: the job has no 'schedule' (a cron string) to run on")
     cron, tzname = sched["cron"], sched["timezone"]
+    policy = concurrency or sched["concurrency"]
+    if policy not in ("forbid", "allow", "replace"):
+        raise ValueError(f"concurrency: {policy!r} is not one of forbid, allow, replace")
     if isinstance(now, dt.datetime):
         sim = _SimulatedClock(now)
         clock, sleep = sim.now, sleep or sim.sleep
@@ -345,40 +543,83 @@ def run_schedule(
         from brgvc.runner import load_job
 
         job = load_job(job_path)  # invalid jobs fail now, not at the first firing
-    runs: list[ScheduledRun] = []
+    runs = ScheduleResult(concurrency=policy)
+    running: list[tuple[ScheduledRun, _ThreadRun | _ProcessRun]] = []
+
+    def finish(rec: ScheduledRun, ok: bool, value: Any) -> None:
+        rec.finished = clock()
+        if ok:
+            rec.ok, rec.result = True, value
+        else:
+            rec.error = str(value)
+            log.error("schedule %s: run for %s failed: %s", cron, rec.fire_time.isoformat(),
+                      rec.error)
+
+    def reap() -> None:
+        for item in list(running):
+            rec, handle = item
+            if handle.done():
+                running.remove(item)
+                finish(rec, *handle.outcome_now())
 
     # An interrupted run of the latest past firing is resumed before waiting for the next.
     last = _prev_fire_time(cron, clock(), tzname)
     pending = last if (out_root / stamp(last)).is_dir() and not (
         out_root / stamp(last) / DONE_FILE).exists() else None
     after = clock()
-    while max_runs is None or len(runs) < max_runs:
-        if pending is None:
-            fire = next_fire_times(cron, after, 1, timezone=tzname)[0]
-            while (wait := (fire - clock()).total_seconds()) > 0:
-                sleep(min(wait, MAX_SLEEP))
-        else:
-            fire, pending = pending, None
-        out = out_root / stamp(fire)
-        resumed = out.exists()
-        started = clock()
-        log.info("schedule %s: run for %s into %s%s", cron, fire.isoformat(), out,
-                 " (resuming)" if resumed else "")
-        rec = ScheduledRun(fire, out, resumed, ok=False, started=started)
-        try:
+    try:
+        while max_runs is None or len(runs) < max_runs:
+            if pending is None:
+                fire = next_fire_times(cron, after, 1, timezone=tzname)[0]
+                while (wait := (fire - clock()).total_seconds()) > 0:
+                    sleep(min(wait, POLL_SLEEP if running else MAX_SLEEP))
+                    reap()
+            else:
+                fire, pending = pending, None
+            reap()
+            if policy == "replace":
+                for rec, handle in running:
+                    handle.cancel()
+                    rec.cancelled, rec.finished = True, clock()
+                    rec.error = f"cancelled: replaced by the run for {fire.isoformat()}"
+                    log.warning("schedule %s: run for %s %s", cron, rec.fire_time.isoformat(),
+                                rec.error)
+                running.clear()
+            out = out_root / stamp(fire)
+            resumed = out.exists()
+            started = clock()
+            log.info("schedule %s: run for %s into %s%s", cron, fire.isoformat(), out,
+                     " (resuming)" if resumed else "")
+            rec = ScheduledRun(fire, out, resumed, ok=False, started=started)
+            runs.append(rec)
             out.parent.mkdir(parents=True, exist_ok=True)
-            rec.result = run(job, cluster, out)
-            rec.ok = True
-        except Exception as exc:  # a failed run must not end the schedule
-            rec.error = f"{type(exc).__name__}: {exc}"
-            log.error("schedule %s: run for %s failed: %s", cron, fire.isoformat(), rec.error)
-        rec.finished = clock()
-        runs.append(rec)
-        # One run at a time: firings that passed while this one ran are skipped.
-        missed = [t for t in next_fire_times(cron, fire, 1000, timezone=tzname)
-                  if t <= rec.finished] if rec.finished > fire else []
-        if missed:
-            log.warning("schedule %s: skipped %d firing(s) during the run (%s ... %s)", cron,
-                        len(missed), missed[0].isoformat(), missed[-1].isoformat())
-        after = max(fire, rec.finished)
+            if policy == "forbid":
+                try:
+                    value, ok = run(job, cluster, out), True
+                except Exception as exc:  # a failed run must not end the schedule
+                    value, ok = _error_text(exc), False
+                finish(rec, ok, value)
+                # One run at a time: firings that passed while this one ran are skipped.
+                missed = [t for t in next_fire_times(cron, fire, 1000, timezone=tzname)
+                          if t <= rec.finished] if rec.finished > fire else []
+                if missed:
+                    runs.skipped.extend(missed)
+                    log.warning("schedule %s: skipped %d firing(s) during the run (%s ... %s)",
+                                cron, len(missed), missed[0].isoformat(),
+                                missed[-1].isoformat())
+                after = max(fire, rec.finished)
+            else:
+                handle = (_ThreadRun if policy == "allow" else _ProcessRun)(run, job, cluster,
+                                                                              out)
+                running.append((rec, handle))
+                after = fire
+        while running:  # the last runs: wait for them in real time
+            running[0][1].wait(0.2)
+            reap()
+    finally:
+        for rec, handle in running:  # interrupted (Ctrl-C): leave no run process behind
+            if isinstance(handle, _ProcessRun):
+                handle.cancel()
+                rec.cancelled, rec.finished = True, clock()
+                rec.error = "cancelled: the schedule was interrupted"
     return runs

@@ -444,3 +444,18 @@ def test_main_renders_and_fails_with_one_line(job_file, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.startswith(f"error: {exposed}: scheduler.service_type: NodePort exposes")
+
+
+def test_duplicate_keys_and_alias_bombs_are_refused_in_profiles_and_jobs(job_file, tmp_path):
+    """Both files go through the runner's guarded YAML loader."""
+    prof = tmp_path / "profile.yaml"
+    prof.write_text(PROFILE.read_text() + "\nnamespace: other\n")  # a second `namespace`
+    with pytest.raises(ValueError, match=r"profile\.yaml: duplicate key 'namespace' at line"):
+        k8s.load_k8s_profile(prof)
+    bomb = tmp_path / "bomb.yaml"
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 7)]
+    bomb.write_text("data: wiod2013\nmeasures: [vby]\n" + "\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=r"bomb\.yaml: the YAML document expands to more than "
+                                         r".*\(a job spec must be plain-data YAML\)"):
+        k8s.render_manifests(bomb, _profile(), now=NOW)

@@ -4,14 +4,17 @@ A job spec says *what*; a Kubernetes profile (``cluster/k8s/profile.yaml``) says
 namespace, image, worker replicas and resources, result storage and TLS. From the two this
 module renders plain manifests for the Dask Kubernetes operator (``kubernetes.dask.org/v1``):
 
-* ``render_manifests``: a ConfigMap holding the job spec (data, never code) and a DaskJob whose
-  runner pod runs ``brgvc run /config/job.yaml --cluster $(DASK_SCHEDULER_ADDRESS) --out
-  /results/<job>/<UTC stamp>``; optionally a DaskCluster for interactive use;
+* ``render_manifests``: a ConfigMap holding the job spec (data, never code), the run's
+  NetworkPolicies and a DaskJob whose runner pod runs ``brgvc run /config/job.yaml --cluster
+  $(DASK_SCHEDULER_ADDRESS) --out /results/<job>/<UTC stamp>``; optionally a DaskCluster for
+  interactive use (with its own NetworkPolicies);
 * ``render_cronjob``: a ``batch/v1`` CronJob that, at every firing of the job's ``schedule``,
-  creates one DaskJob from a template (ConfigMap), with a ServiceAccount, Role and RoleBinding
-  that allow nothing but creating, reading and listing DaskJobs in the namespace;
+  creates one DaskJob from a template (ConfigMap) by running ``brgvc k8s create-run``, with a
+  ServiceAccount, Role and RoleBinding that allow nothing but creating, reading and listing
+  DaskJobs in the namespace, and NetworkPolicies covering every run;
 * ``submit`` / ``submit_schedule``: apply those through kr8s (or kubectl) to the API server
-  of the profile's kubeconfig, or return them as YAML (``dry_run=True``).
+  of the profile's kubeconfig, or return them as YAML (``dry_run=True``);
+* ``main``: ``brgvc k8s {render,create-run,examples}`` (``brgvc.cli`` passes its arguments).
 
 Security choices, all enforced here and checked by the tests:
 
@@ -19,14 +22,29 @@ Security choices, all enforced here and checked by the tests:
   ``--tls-cert``, ``--tls-key`` from a Kubernetes Secret mounted read-only; the runner's
   client reads the same files through ``DASK_DISTRIBUTED__COMM__TLS__*``), and
   ``require-encryption`` is on;
-* the scheduler Service is ``ClusterIP`` unless the profile asks otherwise;
+* the scheduler Service is ``ClusterIP`` by default. ``NodePort``/``LoadBalancer`` are refused
+  at render time unless TLS is on and ``scheduler.allowed_cidrs`` names the client ranges
+  (``loadBalancerSourceRanges``, ``externalTrafficPolicy: Local`` and an ``ipBlock`` rule);
+* the dashboard is off (``--no-dashboard``, and the HTTP server keeps only ``/health`` for the
+  probes: ``--no-dashboard`` alone still serves ``/info`` and ``/metrics``); with
+  ``scheduler.dashboard: true`` it is served on the ClusterIP Service for ``kubectl
+  port-forward`` only, and refused on an exposed Service (it has no authentication);
+* NetworkPolicies (:func:`network_policies`): no ingress to a job's pods but the scheduler port
+  from its workers and runner and the worker/nanny ports (fixed: 8789/8790) from its scheduler
+  and workers; egress only DNS, the job's own pods and the object store;
 * a profile never carries a secret value: object-store credentials and image pull secrets are
-  *references* (``secretKeyRef`` / Secret names). A profile key that looks like a credential
-  (``password``, ``token``, ``access_key``, ...) or a value that looks like one (a PEM block, an
-  AWS access key id) is refused before anything is rendered;
+  *references* (``secretKeyRef`` / Secret names). A key named like a credential
+  (``password``, ``token``, ``*_secret``, ``access_key``, ...) with a value, or a value that
+  looks like one (:func:`secret_kind`: URL with user:password, Bearer/Basic, AWS, GitHub,
+  GitLab, Slack tokens, JWTs, PEM blocks, signed URLs, base64 blobs in ``env``) is refused
+  before anything is rendered, naming the key and never the value; the job spec (shipped as a
+  ConfigMap) is checked for such values too;
+* images may be pinned by digest (``image_digest`` or ``image: REF@sha256:...``);
+  ``require_digest: true`` refuses a tag-only image;
 * pods run as a non-root user with no privilege escalation, all capabilities dropped, a
   read-only root file system and no service-account token (except the CronJob's creator pod);
-* the job spec is parsed with ``yaml.safe_load`` (a ``!!python/...`` tag is refused) and
+* the job spec and the profile are parsed with the runner's guarded ``load_yaml`` (a
+  ``!!python/...`` tag, a duplicate key or an alias bomb is refused); the job spec is
   shipped verbatim as ConfigMap data; nothing in it is executed.
 
 Every container command is ``dask scheduler`` / ``dask worker`` / ``brgvc run``: the
@@ -76,8 +94,11 @@ __all__ = [
     "example_files",
     "instantiate_daskjob",
     "load_k8s_profile",
+    "main",
+    "network_policies",
     "render_cronjob",
     "render_manifests",
+    "secret_kind",
     "submit",
     "submit_schedule",
     "to_yaml",
@@ -482,9 +503,10 @@ def load_k8s_profile(profile: str | Path | Mapping[str, Any]) -> dict[str, Any]:
     else:
         where = str(profile)
         try:
-            doc = yaml.safe_load(Path(profile).read_text("utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ValueError(f"{where}: cannot read Kubernetes profile: {exc}") from None
+            text = Path(profile).read_text("utf-8")
+        except OSError as exc:
+            raise ValueError(f"{where}: cannot read Kubernetes profile ({exc.strerror})") from None
+        doc = _load_yaml(text, where) or {}
     if not isinstance(doc, Mapping):
         raise ValueError(f"{where}: a Kubernetes profile must be a mapping")
     _refuse_secrets(doc)  # before the schema: its messages could quote values
@@ -575,6 +597,14 @@ def _pinned_image(prof: Mapping[str, Any], where: str) -> str:
     return image
 
 
+def _load_yaml(text: str, where: str) -> Any:
+    """One YAML document as plain data: the runner's guarded loader (no Python tags, no
+    duplicate keys, no alias bombs); its errors are ValueErrors starting with ``where``."""
+    from brgvc.runner.jobspec import load_yaml
+
+    return load_yaml(text, where)
+
+
 def _read_job(job_path: str | Path) -> tuple[str, dict[str, Any], Any]:
     """Read a job spec as data: its text, the parsed mapping, and the loaded Job if possible."""
     path = Path(job_path)
@@ -582,10 +612,10 @@ def _read_job(job_path: str | Path) -> tuple[str, dict[str, Any], Any]:
         text = path.read_text("utf-8")
     except OSError as exc:
         raise ValueError(f"{path}: cannot read job spec ({exc.strerror})") from None
-    try:
-        doc = yaml.safe_load(text)  # data only: a !!python/... tag raises here
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: not a plain-data YAML job spec: {exc}") from None
+    try:  # data only: a !!python/... tag, a duplicate key or an alias bomb raises here
+        doc = _load_yaml(text, str(path))
+    except ValueError as exc:
+        raise ValueError(f"{exc} (a job spec must be plain-data YAML)") from None
     if not isinstance(doc, Mapping):
         raise ValueError(f"{path}: a job spec must be a mapping of keys")
     try:  # the spec is shipped as ConfigMap data, readable by anyone who may read ConfigMaps
@@ -1127,7 +1157,7 @@ def render_manifests(job_path: str | Path, profile_path: str | Path | Mapping[st
     Parameters
     ----------
     job_path : str or Path
-        Job spec YAML (read with ``yaml.safe_load``; shipped verbatim in a ConfigMap).
+        Job spec YAML (read as plain data; shipped verbatim in a ConfigMap).
     profile_path : str, Path or mapping
         Kubernetes profile (``cluster/k8s/profile.yaml``).
     interactive : bool, optional
@@ -1481,7 +1511,7 @@ def create_scheduled_run(template_path: str | Path, *, now: dt.datetime | None =
     """
     import kr8s
 
-    template = yaml.safe_load(Path(template_path).read_text("utf-8"))
+    template = _load_yaml(Path(template_path).read_text("utf-8"), str(template_path))
     meta = template["metadata"]
     djob = instantiate_daskjob(template, now or _now())
     api = api or kr8s.api(namespace=meta["namespace"])

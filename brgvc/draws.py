@@ -52,6 +52,7 @@ from brgvc.schema import (
     INVENTORY_CATEGORIES,
     REGION,
     SECTOR,
+    balance,
     stacked_final,
     stacked_square,
     stacked_vector,
@@ -426,10 +427,7 @@ def rebalance_residual(
     -------
     x, va : ndarray (n,)
     """
-    x = Z.sum(1) + Y.sum(1)
-    if discrepancy is not None:
-        x = x + discrepancy
-    return x, x - Z.sum(0)
+    return balance(Z, Y, discrepancy)  # the one balancing (brgvc.schema.balance)
 
 
 def gras(

@@ -219,6 +219,72 @@ def check_gross_output(gross_output: str) -> None:
         )
 
 
+def balance(Z, Y, discrepancy=None):
+    """The one balancing of brgvc: ``x = Z·1 + Y·1 (+ discrepancy)`` and ``va = x − 1'Z``.
+
+    Used for the cube's balanced convention (:func:`with_gross_output`), for each year's
+    base table and each bootstrap draw (:func:`brgvc.draws.rebalance_residual`), so that a
+    zero-variance draw equals the base bit for bit.
+
+    Parameters
+    ----------
+    Z : ndarray (n, n) or xarray.DataArray
+        Stacked intermediate flows, or the cube's ``Z`` (dims ``region, sector, region_to,
+        sector_to`` and possibly ``year``).
+    Y : ndarray (n, m) or xarray.DataArray
+        Stacked final demand (any column layout), or the cube's ``Y``.
+    discrepancy : array, optional
+        Added to ``x`` (a published table's ``x − Z·1 − Y·1``).
+
+    Returns
+    -------
+    x, va : ndarray (n,) or xarray.DataArray
+        Gross output and value added (dims ``region, sector`` for cube inputs).
+    """
+    x = balanced_output(Z, Y, discrepancy)
+    return x, value_added(x, Z)
+
+
+def balanced_output(Z, Y, discrepancy=None):
+    """Gross output ``x = Z·1 + Y·1 (+ discrepancy)`` (the row identity; see :func:`balance`).
+
+    Parameters
+    ----------
+    Z, Y, discrepancy
+        As in :func:`balance`.
+
+    Returns
+    -------
+    ndarray (n,) or xarray.DataArray
+    """
+    if isinstance(Z, xr.DataArray):
+        x = Z.sum((REGION_TO, SECTOR_TO)) + Y.sum((REGION_TO, FD))
+    else:
+        x = Z.sum(1) + Y.sum(1)
+    if discrepancy is not None:
+        x = x + discrepancy
+    return x
+
+
+def value_added(x, Z):
+    """Value added ``va = x − 1'Z`` (the column identity; see :func:`balance`).
+
+    Parameters
+    ----------
+    x : ndarray (n,) or xarray.DataArray
+        Gross output (dims ``region, sector`` for cube inputs).
+    Z : ndarray (n, n) or xarray.DataArray
+        As in :func:`balance`.
+
+    Returns
+    -------
+    ndarray (n,) or xarray.DataArray
+    """
+    if isinstance(Z, xr.DataArray):
+        return x - Z.sum((REGION, SECTOR)).rename({REGION_TO: REGION, SECTOR_TO: SECTOR})
+    return x - Z.sum(0)
+
+
 def with_gross_output(ds: xr.Dataset, gross_output: GrossOutput = "balanced") -> xr.Dataset:
     """Set ``x`` and ``va`` on a cube according to the gross-output convention.
 
@@ -244,12 +310,12 @@ def with_gross_output(ds: xr.Dataset, gross_output: GrossOutput = "balanced") ->
         Z, Y = ds["Z"], ds["Y"]
         emptied = xr.zeros_like(Z.isel({REGION_TO: 0, SECTOR_TO: 0}, drop=True), dtype=bool)
         for _ in range(2):
-            x = Z.sum((REGION_TO, SECTOR_TO)) + Y.sum((REGION_TO, FD))
+            x = balanced_output(Z, Y)
             emptied = emptied | (x <= 0)
             empty_to = emptied.rename({REGION: REGION_TO, SECTOR: SECTOR_TO})
             Z = Z.where(~emptied & ~empty_to, 0.0)
             Y = Y.where(~emptied, 0.0)
-        x = Z.sum((REGION_TO, SECTOR_TO)) + Y.sum((REGION_TO, FD))
+        x = balanced_output(Z, Y)
         ds["Z"], ds["Y"] = Z.transpose(*Z_DIMS), Y.transpose(*Y_DIMS)
         ds["emptied"] = emptied.transpose(*X_DIMS)
         ds["emptied"].attrs["description"] = (
@@ -263,9 +329,8 @@ def with_gross_output(ds: xr.Dataset, gross_output: GrossOutput = "balanced") ->
                 f"but dataset {ds.attrs.get('source', '?')!r} has no x_published"
             )
         x = ds["x_published"]
-    colsum = ds["Z"].sum((REGION, SECTOR)).rename({REGION_TO: REGION, SECTOR_TO: SECTOR})
     ds["x"] = x.transpose(*X_DIMS)
-    ds["va"] = (x - colsum).transpose(*X_DIMS)
+    ds["va"] = value_added(x, ds["Z"]).transpose(*X_DIMS)
     ds.attrs["gross_output"] = gross_output
     return ds
 

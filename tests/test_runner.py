@@ -289,7 +289,8 @@ def test_network_summaries_per_draw(tmp_path):
     net = [v for v in ds.data_vars if v.startswith("net_")]
     assert "net_total_flow" in net and "net_strength" in net
     assert ds["net_strength"].dims[:2] == ("year", "draw")
-    assert ds["net_strength"].dims == ("year", "draw", "node")
+    assert ds["net_strength"].dims == ("year", "draw", "weight", "node")
+    assert [str(w) for w in ds["weight"].values] == ["W1"]
     assert "CHN" in [str(x) for x in ds["node"].values]
     assert "ROM" in [str(x) for x in ds["node"].values]  # matched by ISO3 (ROU)
     # negative weights are clipped and reported, never refused: every draw has metrics
@@ -399,3 +400,62 @@ def test_resume_under_other_code_warns(tmp_path):
     with pytest.warns(ResumeWarning, match="other brgvc code"):
         s = run_job(job, cluster="sync", out=tmp_path, progress=False)
     assert (s.tasks_run, s.tasks_skipped) == (1, 1)
+
+
+# -- outputs: Parquet by default, current outputs are not redone --------------------------------
+
+
+def test_default_outputs_and_rerun_of_a_finished_job(tmp_path):
+    """Without an outputs section: Parquet statistics over draws and flags, no per-draw
+    tables; running the finished job again runs no task, opens no cluster and rewrites no
+    table, and a change of outputs (per-draw CSV asked for) writes only the tables."""
+    job = {"name": "small", "data": "wiod2013", "years": [2010, 2011], "measures": ["vby"],
+           "draws": {"n": 2, "block": 3, "seed": 5, "rse": 0.05}}
+    out = tmp_path / "o"
+    s = run_job(job, cluster="sync", out=out, progress=False)
+    assert s.tasks_run == 2 and not s.current
+    names = sorted(p.name for p in (out / "tables").iterdir())
+    assert names == ["flags.parquet", "vby_p_rise.parquet", "vby_summary.parquet"]
+    sm = pd.read_parquet(out / "tables" / "vby_summary.parquet")
+    ds = xr.open_zarr(out / "results.zarr", consolidated=False).load()
+    m = sm[(sm.year == 2011) & (sm.stat == "mean") & (sm.source == "CHN") & (sm.sink == "USA")]
+    assert m["value"].item() == pytest.approx(
+        float(ds["vby"].sel(year=2011, source="CHN", sink="USA").isel(draw=slice(1, None))
+              .mean()), rel=1e-12)
+    before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in (out / "tables").iterdir()}
+    summary_mtime = (out / "summary.zarr" / "zarr.json").stat().st_mtime_ns
+
+    t0 = time.perf_counter()
+    again = run_job(job, cluster="local", out=out, progress=False)  # no cluster is started
+    assert time.perf_counter() - t0 < 5.0
+    assert again.current and again.tasks_run == 0 and again.cluster == "none"
+    assert again.draws_negative_va == s.draws_negative_va
+    after = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in (out / "tables").iterdir()}
+    assert after == before
+    assert (out / "summary.zarr" / "zarr.json").stat().st_mtime_ns == summary_mtime
+
+    # Other outputs of the same job: the store is reused, the tables are rewritten.
+    more = {**job, "outputs": {"formats": ["csv"], "tables": ["draws", "summary"]}}
+    third = run_job(more, cluster="sync", out=out, progress=False)
+    assert not third.current and third.tasks_run == 0
+    df = pd.read_csv(out / "tables" / "vby.csv")
+    assert len(df) == 2 * 3 * 41 * 41
+    assert run_job(more, cluster="sync", out=out, progress=False).current
+    # A deleted table makes the outputs stale again.
+    (out / "tables" / "vby.csv").unlink()
+    assert not run_job(more, cluster="sync", out=out, progress=False).current
+    assert (out / "tables" / "vby.csv").exists()
+
+
+def test_quick_job_identical_on_sync_and_local_cluster(tmp_path):
+    """jobs/quick.yaml gives byte-identical result and summary stores and tables on the
+    synchronous scheduler and on a LocalCluster of 2 single-threaded workers."""
+    quick = Path(__file__).resolve().parents[1] / "jobs" / "quick.yaml"
+    a, b = tmp_path / "sync", tmp_path / "local"
+    run_job(quick, cluster="sync", out=a, progress=False)
+    with threadpool_limits(limits=1):
+        run_job(quick, cluster="local", out=b, progress=False)
+    assert_same_results(a, b)
+    ds = xr.open_zarr(a / "results.zarr", consolidated=False)
+    assert ds["vbe"].dims == ("year", "draw", "source", "exporter") and ds.sizes["draw"] == 5
+    assert (ds["vby"].isel(draw=0) != ds["vby"].isel(draw=1)).any()

@@ -1,5 +1,12 @@
-"""Run a job: template, tasks on a cluster (resumable), reductions from the store, tables,
-findings."""
+"""Run a job: template, tasks on a cluster (resumable), reductions from the store, tables.
+
+Wiring only: a study's findings (``brgvc.studies``) are written by the caller (the CLI) from
+the finished output folder; see :attr:`RunSummary.findings_options`.
+
+A re-run of a finished job is a no-op: the record ``outputs.json`` (job hash, outputs spec, code
+fingerprint, files) says when the summary store and the tables are current, and then neither
+the cluster, the reductions nor the tables are touched.
+"""
 
 from __future__ import annotations
 
@@ -26,13 +33,106 @@ from brgvc.runner.store import (
     create_store,
     read_state,
 )
-from brgvc.runner.tables import write_tables
+from brgvc.runner.tables import parquet_available, write_tables
 from brgvc.runner.task import TaskResult, run_task
 from brgvc.storage import RunLock, claim_folder
 
 __all__ = ["ResumeWarning", "RunSummary", "run_job"]
 
 SUMMARY_NAME = "summary.zarr"
+
+
+RECORD_NAME = "outputs.json"
+#: Tables written when a job's ``outputs`` does not say: Parquet statistics over draws (the
+#: per-draw tables, one row per (year, draw, cell), are opt-in: ``tables: [draws, ...]``).
+DEFAULT_OUTPUTS: dict[str, list[str]] = {"formats": ["parquet"], "tables": ["summary"]}
+#: Bumped when the tables' content or naming changes, so older tables count as stale.
+TABLES_VERSION = 2
+
+
+def _record(job: Job, out: Path, tables: list[Path], summary: Path | None,
+            counts: dict[str, int]) -> dict[str, Any]:
+    """What makes a finished run's derived outputs current (see :func:`_current_outputs`)."""
+    from brgvc.runner.plan import code_fingerprint
+
+    files = [str(Path(p).relative_to(out)) for p in tables]
+    return {
+        "job_hash": job.hash,
+        "outputs": job.outputs,
+        "tables_version": TABLES_VERSION,
+        "code": code_fingerprint(),
+        "summary": None if summary is None else str(Path(summary).relative_to(out)),
+        "files": sorted(files),
+        "counts": counts,
+    }
+
+
+def _write_record(out: Path, record: dict[str, Any]) -> None:
+    tmp = out / f".{RECORD_NAME}.tmp"
+    tmp.write_text(json.dumps(record, indent=1, sort_keys=True, default=str) + "\n")
+    tmp.replace(out / RECORD_NAME)
+
+
+def _current_outputs(job: Job, out: Path) -> dict[str, Any] | None:
+    """The record of ``out`` if the store is complete and every derived output is current.
+
+    Current means: the record names this job (hash), these outputs and the same numerical and
+    table code, every file it lists exists, and the store's done-mask is all true.
+    """
+    from brgvc.runner.plan import STORE_NAME, code_fingerprint
+
+    try:
+        rec = json.loads((out / RECORD_NAME).read_text())
+    except (OSError, ValueError):
+        return None
+    want = {"job_hash": job.hash, "tables_version": TABLES_VERSION, "code": code_fingerprint()}
+    if any(rec.get(k) != v for k, v in want.items()):
+        return None
+    if json.dumps(rec.get("outputs"), sort_keys=True, default=str) != json.dumps(
+            job.outputs, sort_keys=True, default=str):
+        return None
+    paths = [out / f for f in rec.get("files", [])]
+    if rec.get("summary"):
+        paths.append(out / rec["summary"] / "zarr.json")
+    if not all(p.exists() for p in paths):
+        return None
+    try:
+        state = read_state(out / STORE_NAME)
+    except Exception:  # a damaged or foreign store: the full path reports it properly
+        return None
+    if state is None or state.attrs.get("brgvc_job_hash") != job.hash or not state.done.all():
+        return None
+    return rec
+
+
+def _current_summary(job: Job, out: Path, rec: dict[str, Any], seconds: float) -> RunSummary:
+    from brgvc.runner.plan import STORE_NAME
+
+    n_tasks = len(job.years) * len(job.draws.blocks())
+    counts = rec.get("counts", {})
+    return RunSummary(
+        job=job.name, job_hash=job.hash, store=out / STORE_NAME, out=out,
+        tasks_total=n_tasks, tasks_run=0, tasks_skipped=n_tasks, wall_seconds=seconds,
+        task_seconds=0.0, timings={"check": seconds}, n_workers=0, cluster="none",
+        tables=[out / f for f in rec.get("files", [])],
+        draws_negative_va=int(counts.get("negative_va", 0)),
+        draws_failed=int(counts.get("failed", 0)),
+        draws_network_failed=int(counts.get("network_failed", 0)),
+        findings_options=job.findings, current=True,
+    )
+
+
+def _flag_counts(store: Path) -> dict[str, int]:
+    """(year, draw) pairs with negative value added, a singular system, a refused network."""
+    flags = xr.open_zarr(store, consolidated=False, zarr_format=3)
+    try:
+        return {
+            "negative_va": int(np.count_nonzero(flags["n_negative_va"].values > 0)),
+            "failed": int(np.count_nonzero(flags["failed"].values)),
+            "network_failed": int(np.count_nonzero(flags["network_failed"].values)),
+        }
+    finally:
+        flags.close()
 
 
 class ResumeWarning(UserWarning):
@@ -70,8 +170,13 @@ class RunSummary:
     draws_network_failed : int
         (year, draw) pairs whose network summary refused the weights (``net_*`` NaN).
     findings : list of pathlib.Path
-        Files written by :func:`~brgvc.studies.belt_and_road.write_findings` (``findings.md``,
-        ``findings/*.csv``, ``networks/``) when the job has a findings section.
+        Files of a study's findings; empty from :func:`run_job` (the caller that writes the
+        findings, e.g. the CLI, may fill it in).
+    findings_options : dict or None
+        The job's ``findings`` section (None: the job asks for none): what the caller hands
+        to the study, e.g. ``write_findings(summary.out, summary.findings_options)``.
+    current : bool
+        True when the outputs were already current (nothing was run, reduced or written).
     results : list of TaskResult
         Per-task timings of this call.
     """
@@ -93,6 +198,8 @@ class RunSummary:
     draws_failed: int = 0
     draws_network_failed: int = 0
     findings: list[Path] = dataclasses.field(default_factory=list)
+    findings_options: dict[str, Any] | None = None
+    current: bool = False
     results: list[TaskResult] = dataclasses.field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -107,7 +214,9 @@ class RunSummary:
         t = self.timings
         return (
             f"{self.job}: {self.tasks_total} tasks, {self.tasks_run} run, "
-            f"{self.tasks_skipped} skipped (already done) in {self.wall_seconds:.1f} s "
+            f"{self.tasks_skipped} skipped (already done)"
+            + (", outputs current" if self.current else "")
+            + f" in {self.wall_seconds:.1f} s "
             f"on {self.cluster} [tasks {t.get('tasks', 0):.1f} s, reduce "
             f"{t.get('reduce', 0):.1f} s, tables {t.get('tables', 0):.1f} s"
             + (f", findings {t['findings']:.1f} s" if "findings" in t else "") + "]; "
@@ -274,6 +383,15 @@ def _run_locked(job: Job, cluster: Any, out: str | Path, progress: bool | TextIO
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     stream = (sys.stderr if progress is True else progress) if progress else None
+    current = _current_outputs(job, Path(out))
+    if current is not None:
+        summary = _current_summary(job, Path(out), current, time.perf_counter() - t0)
+        (Path(out) / "run.json").write_text(json.dumps(summary.to_dict(), indent=2) + "\n")
+        if stream is not None:
+            print(str(summary), file=stream, flush=True)
+        return summary
+    # Whatever runs from here on may change the store: the record of current outputs goes.
+    (Path(out) / RECORD_NAME).unlink(missing_ok=True)
     plan = plan_job(job, out)
     check_productive_years(plan)  # rho(A) >= 1 refused before the store is created
     if plan.state == "new":
@@ -327,26 +445,16 @@ def _run_locked(job: Job, cluster: Any, out: str | Path, progress: bool | TextIO
         executor.close()
 
     tt = time.perf_counter()
+    formats = list(job.outputs.get("formats", DEFAULT_OUTPUTS["formats"]))
+    if formats == DEFAULT_OUTPUTS["formats"] and not parquet_available():
+        formats = ["csv"]  # pyarrow is optional: the default falls back to CSV without it
     tables = write_tables(
         plan.out / "tables", plan.store, summary_path,
-        formats=job.outputs.get("formats", ["csv"]),
-        tables=job.outputs.get("tables", ["draws", "summary"]),
+        formats=formats,
+        tables=job.outputs.get("tables", DEFAULT_OUTPUTS["tables"]),
     )
     timings["tables"] = time.perf_counter() - tt
-    findings: list[Path] = []
-    if job.findings is not None:
-        # The report layer sits to the right of the runner: imported only when a job asks
-        # for its findings, and it only reads the finished store.
-        from brgvc.studies.belt_and_road.findings import write_findings
-
-        tf = time.perf_counter()
-        findings = write_findings(plan.out, job.findings).paths
-        timings["findings"] = time.perf_counter() - tf
-    flags = xr.open_zarr(plan.store, consolidated=False, zarr_format=3)
-    neg = int(np.count_nonzero(flags["n_negative_va"].values > 0))
-    failed = int(np.count_nonzero(flags["failed"].values))
-    net_failed = int(np.count_nonzero(flags["network_failed"].values))
-    flags.close()
+    counts = _flag_counts(plan.store)
     summary = RunSummary(
         job=job.name,
         job_hash=job.hash,
@@ -361,12 +469,13 @@ def _run_locked(job: Job, cluster: Any, out: str | Path, progress: bool | TextIO
         n_workers=n_workers,
         cluster=executor.description,
         tables=tables,
-        draws_negative_va=neg,
-        draws_failed=failed,
-        draws_network_failed=net_failed,
-        findings=findings,
+        draws_negative_va=counts["negative_va"],
+        draws_failed=counts["failed"],
+        draws_network_failed=counts["network_failed"],
+        findings_options=job.findings,
         results=results,
     )
+    _write_record(plan.out, _record(job, plan.out, tables, summary_path, counts))
     (plan.out / "run.json").write_text(json.dumps(summary.to_dict(), indent=2) + "\n")
     if stream is not None:
         print(str(summary), file=stream, flush=True)

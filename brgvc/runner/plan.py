@@ -11,12 +11,7 @@ from typing import Any
 import brgvc
 from brgvc.runner.data import DataInfo, data_info, data_provenance
 from brgvc.runner.jobspec import Job, JobSpecError, load_job
-from brgvc.runner.measures import (
-    network_available,
-    network_summary,
-    probe_system,
-    resolve_measure,
-)
+from brgvc.runner.measures import network_available, network_layout, resolve_measure
 from brgvc.runner.store import (
     Layout,
     RunnerError,
@@ -72,7 +67,7 @@ def code_fingerprint() -> str:
 
 
 def build_layout(job: Job, info: DataInfo) -> tuple[Layout, dict[str, str]]:
-    """Learn every output variable's dims, labels and shape from a synthetic probe system.
+    """Every output variable's dims, labels and shape, from the measures' declarations.
 
     Returns
     -------
@@ -80,8 +75,6 @@ def build_layout(job: Job, info: DataInfo) -> tuple[Layout, dict[str, str]]:
     sources : dict
         Measure alias -> ``registry`` or ``builtin``.
     """
-    ys = probe_system(list(info.regions), list(info.sectors), job.years[0])
-    ys.system.factorise()
     grouping = None
     if job.grouping is not None:
         from brgvc.regions import load_grouping
@@ -92,8 +85,7 @@ def build_layout(job: Job, info: DataInfo) -> tuple[Layout, dict[str, str]]:
     for m in job.measures:
         rm = resolve_measure(m)
         sources[m.alias] = rm.source
-        for name, arr in rm.compute(ys, grouping).items():
-            variables.append(VarLayout.from_dataarray(name, arr))
+        variables += rm.layout(info.regions, info.sectors, grouping)
     if job.network is not None:
         if not network_available():
             raise JobSpecError(
@@ -103,8 +95,7 @@ def build_layout(job: Job, info: DataInfo) -> tuple[Layout, dict[str, str]]:
                 job.network,
             )
         try:
-            for name, arr in network_summary(ys, job.network, grouping).items():
-                variables.append(VarLayout.from_dataarray(name, arr))
+            variables += network_layout(info.regions, job.network, grouping)
         except NotImplementedError as exc:
             raise JobSpecError(f"network.weight: {exc}", "network.weight",
                                job.network.get("weight")) from None

@@ -145,7 +145,7 @@ _ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _SECRET_KEY_RE = re.compile(
     r"(?i)(password|passwd|passphrase|token|credential|private[_-]?key|access[_-]?key|"
     r"secret[_-]?key|api[_-]?key|session[_-]?key|client[_-]?secret|authorization|"
-    r"(^|[_-])secrets?($|[_-])|(^|[_-])auth($|[_-])|(^|[_-])pwd$)"
+    r"(^|[_-])secrets?($|[_-])|(^|[_-])auth($|[_-])|[_-]pwd$)"
 )
 # Values that are credentials whatever their key is called: (what it looks like, pattern).
 # The description goes into the error message; the value never does.

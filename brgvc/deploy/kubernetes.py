@@ -388,8 +388,9 @@ def _looks_like_blob(value: str) -> bool:
     """True for a base64/base64url blob: an encoded key or token pasted as a plain value.
 
     Words, paths, CamelCase names and hex digests are not blobs: a blob mixes upper case,
-    lower case and digits, and changes character class at most every other character
-    (random base64 does so at ~64 % of positions, text at < 40 %), unless it is padded.
+    lower case and digits and, unless it ends in ``=`` padding, changes character class
+    (upper/lower/digit/other) at half of its positions or more (random base64 at ~64 %,
+    names and paths at < 50 %). A heuristic: a hex-only secret is not caught.
     """
     if not _BLOB_RE.fullmatch(value):
         return False

@@ -6,6 +6,7 @@ computed); :mod:`brgvc.readers.store` writes and reads the zarr cube store.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -46,7 +47,7 @@ class Format:
     va_labels : callable, optional
         ``va_labels(path) -> (components, va_total)``: the published primary-input rows that
         ``read_year`` returns as ``va_published`` (K × GN) and those that add up to value
-        added. None for a layout without such rows.
+        added. None (or a callable returning None) for a layout without such rows.
     """
 
     def __init__(
@@ -76,11 +77,21 @@ def register(fmt: Format) -> None:
 
 def _wiod_labels(path: str | Path) -> tuple[list[str], list[str], list[str]]:
     folder = Path(path) if Path(path).is_dir() else Path(path).parent
+    first = next(iter(wiod2013.year_files(path).values()))
     if (folder / "countries.csv").exists() and (folder / "sectors.csv").exists():
         regions, sectors = wiod2013.read_labels(folder)
+    elif wiod2013.is_workbook(first):
+        d = _wiod_workbook(str(first))
+        regions, sectors = d["regions"], d["sectors"]
     else:
-        regions, sectors = wiod2013.read_row_labels(next(iter(wiod2013.year_files(path).values())))
+        regions, sectors = wiod2013.read_row_labels(first)
     return regions, sectors, list(wiod2013.FD_CATEGORIES)
+
+
+@functools.lru_cache(maxsize=1)
+def _wiod_workbook(name: str) -> dict:
+    # labels, va_labels and the first year read the same workbook: parse it once
+    return wiod2013.read_workbook(name)
 
 
 def _wiod_read(path: str | Path, year: int) -> dict:
@@ -88,7 +99,22 @@ def _wiod_read(path: str | Path, year: int) -> dict:
     if year not in files:
         raise MRIOError(f"{path}: no WIOD 2013 file for year {year}")
     regions, sectors, _ = _wiod_labels(path)
+    if wiod2013.is_workbook(files[year]):
+        d = dict(_wiod_workbook(str(files[year])))
+        if (d["regions"], d["sectors"]) != (regions, sectors):
+            raise MRIOError(f"{files[year]} (year {year}): countries or sectors differ from "
+                            "those of the first year")
+        return d
     return wiod2013.read_year(files[year], regions, sectors)
+
+
+def _wiod_va_labels(path: str | Path) -> tuple[list[str], list[str]] | None:
+    """Primary-input rows of publisher workbooks; None for the CSV conversion (no such rows)."""
+    first = next(iter(wiod2013.year_files(path).values()))
+    if not wiod2013.is_workbook(first):
+        return None
+    d = _wiod_workbook(str(first))
+    return d["va_components"], d["va_total"]
 
 
 register(
@@ -105,6 +131,7 @@ register(
             "cell_precision": 1.0,
             "citation": wiod2013.CITATION,
         },
+        _wiod_va_labels,
     )
 )
 
@@ -163,7 +190,8 @@ def open_mrio(
     sel = select_years(files, years, str(path))
     regions, sectors, fd = f.labels(path)
     G, N, F = len(regions), len(sectors), len(fd)
-    comps, va_total = f.va_labels(path) if f.va_labels is not None else (None, None)
+    labs = f.va_labels(path) if f.va_labels is not None else None
+    comps, va_total = labs if labs is not None else (None, None)
     Zs, Ys, xs, vas = [], [], [], []
     for y in sel:
         d = dask.delayed(_checked_read, pure=True)(f.read_year, str(path), y, comps)
@@ -269,4 +297,5 @@ register(Format("figaro", _figaro.list_years, _figaro.read_year, _figaro.labels,
 # GLORIA (T/Y/V-Results CSVs + ReadMe labels; product-by-product): brgvc.readers.gloria
 from brgvc.readers import gloria as _gloria  # noqa: E402
 
-register(Format("gloria", _gloria.list_years, _gloria.read_year, _gloria.labels, _gloria.ATTRS))
+register(Format("gloria", _gloria.list_years, _gloria.read_year, _gloria.labels, _gloria.ATTRS,
+                _gloria.va_labels))

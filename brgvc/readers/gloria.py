@@ -24,6 +24,17 @@ Y the product rows of final demand, and x = V'·1 the product output (the publis
 GLORIA's supply table is diagonal (each industry makes its own product), so Z = U exactly;
 the reader checks this and takes the general (sparse) product otherwise.
 
+Value added: the rows of ``V-Results`` (regions × the six ``Value_added_names``) summed over
+the row regions, on the industry columns, are brought to products like U (``va_ind ·
+diag(g)⁻¹ · V``; the identity for a diagonal supply) and returned as ``va_published``, one
+component per value-added name; all six add up to value added.
+
+Unit: thousand US$, current prices (GLORIA ReadMe; pymrio ``parse_gloria``): every number is
+divided by 1000 to the canonical million USD (``ATTRS["unit_published"]`` records it).
+
+Bad input: a non-numeric or empty cell in T, Y or V names the file and its position as a
+spreadsheet shows the CSV (line = row, field = column).
+
 T is streamed in blocks of rows, so the peak memory is about U plus a block (GLORIA's full
 T would be 12 GB in float64). Final-demand categories are reported by their SNA codes
 (``P.3h`` ... ``P.53``); region acronyms are mapped to ISO3 (the four rest-of-continent
@@ -40,7 +51,6 @@ import numpy as np
 import pandas as pd
 
 from brgvc.readers.common import (
-    check_finite,
     fail,
     fd_code,
     find_member,
@@ -48,17 +58,24 @@ from brgvc.readers.common import (
     member_names,
     member_sha256,
     open_member,
+    read_numbers_csv,
     result,
+    text_to_float,
     unique_in_order,
 )
+from brgvc.schema import normalise_unit
 
-__all__ = ["ATTRS", "labels", "list_years", "read_year"]
+__all__ = ["ATTRS", "labels", "list_years", "read_year", "va_labels"]
 
 DATABASE = "gloria"
+UNIT_PUBLISHED = "thousand USD, current prices"
+UNIT_FACTOR, UNIT = normalise_unit(UNIT_PUBLISHED)
 ATTRS = {
     "source": "GLORIA",
     "release": "as published (057 onward)",
-    "unit": "thousand USD, current prices",
+    "unit": UNIT,
+    "unit_published": UNIT_PUBLISHED,
+    "unit_factor": UNIT_FACTOR,
     "price_basis": "basic prices",
     "citation": (
         "Lenzen, M. et al. (2022), Implementing the material footprint to measure progress "
@@ -182,7 +199,12 @@ def read_year(path: str | Path, year: int) -> dict:
                     fail(f"{where} {t_member}", f"expected {n2} columns (regions × industries "
                                                 f"and products from the ReadMe), found "
                                                 f"{M.shape[1]}")
-                check_finite(M, f"{where} {t_member}")
+                if not np.isfinite(M).all():
+                    i, j = (int(k) for k in np.argwhere(~np.isfinite(M))[0])
+                    from brgvc.readers.common import cell_ref
+
+                    fail(f"{where} {t_member}", f"empty or non-finite cell at "
+                                                f"{cell_ref(done + i + 1, j + 1)}")
                 r = np.arange(done, done + M.shape[0])
                 pr = prod[r]
                 if pr.any():
@@ -196,7 +218,8 @@ def read_year(path: str | Path, year: int) -> dict:
                     vals_v.append(sub[i, j])
                 done += M.shape[0]
     except (pd.errors.ParserError, ValueError, EOFError) as exc:
-        fail(f"{where} {t_member}", f"truncated file or non-numeric cell ({exc})")
+        _locate_bad_cell(container, t_member, f"{where} {t_member}")
+        fail(f"{where} {t_member}", f"truncated file ({exc})")
     if done != n2:
         fail(f"{where} {t_member}", f"expected {n2} rows, found {done}")
     V = sp.csr_matrix(
@@ -216,29 +239,51 @@ def read_year(path: str | Path, year: int) -> dict:
         Z = np.asarray((V.T @ (U * ginv[None, :]).T).T)
     del U
     y_member = _sibling(container, t_member, "Y")
-    try:
-        with open_member(container, y_member) as fh:
-            Yt = pd.read_csv(fh, header=None, dtype=np.float64).to_numpy()
-    except (pd.errors.ParserError, ValueError, EOFError) as exc:
-        fail(f"{where} {y_member}", f"truncated file or non-numeric cell ({exc})")
-    if Yt.shape != (n2, G * F):
-        fail(f"{where} {y_member}", f"expected {n2} × {G * F} numbers, found {Yt.shape}")
-    check_finite(Yt, f"{where} {y_member}")
+    with open_member(container, y_member) as fh:
+        Yt = read_numbers_csv(fh.read(), f"{where} {y_member}", sep=",",
+                              expect_shape=(n2, G * F))
     Y = np.zeros((G * N, G * F))
     Y[stacked[prod]] = Yt[prod]
     dropped = {"Y_industry_rows": float(Yt[ind].sum())}
     del Yt
     v_member = _sibling(container, t_member, "V")
+    K = len(va_names)
     with open_member(container, v_member) as fh:
-        Vt = pd.read_csv(fh, header=None, dtype=np.float64).to_numpy()
-    if Vt.shape != (G * len(va_names), n2):
-        fail(f"{where} {v_member}", f"expected {G * len(va_names)} × {n2} numbers, found "
-                                    f"{Vt.shape}")
-    va_ind = Vt[:, ind].sum(0)
+        Vt = read_numbers_csv(fh.read(), f"{where} {v_member}", sep=",",
+                              expect_shape=(G * K, n2))
+    # rows: region-major × K categories; sum the regions, keep the industry columns
+    va_ind = np.zeros((K, G * N))
+    va_ind[:, stacked[ind]] = Vt.reshape(G, K, n2).sum(0)[:, ind]
+    if V.nnz == np.count_nonzero(diag):
+        # diagonal supply: industry j makes product j, so its value added is product j's
+        va_prod = va_ind * np.divide(diag, g, out=np.zeros_like(g), where=g != 0)[None, :]
+    else:
+        ginv = np.divide(1.0, g, out=np.zeros_like(g), where=g != 0)
+        va_prod = np.asarray((V.T @ (va_ind * ginv[None, :]).T).T)
     checks = dict(member_sha256(container, m) for m in (t_member, y_member, v_member))
     return result(
         Z, Y, q, regions=iso3_regions(reg, DATABASE), sectors=sec,
         fd=unique_in_order(fd_code(f) for f in fd_names), year=year, checksums=checks,
-        where=where, dropped=dropped, va_published=va_ind, industry_output=g,
+        where=where, dropped=dropped, va=va_prod, va_components=va_names, va_total=va_names,
+        unit_factor=UNIT_FACTOR, industry_output=g / round(1 / UNIT_FACTOR),
         diagonal_supply=V.nnz == np.count_nonzero(diag),
     )
+
+
+def _locate_bad_cell(container: Path, member: str, where: str) -> None:
+    """Re-read a CSV as text in row blocks and name its first non-numeric or empty cell."""
+    done = 0
+    with open_member(container, member) as fh:
+        for chunk in pd.read_csv(fh, header=None, dtype=str, keep_default_na=False,
+                                 chunksize=ROW_BLOCK):
+            text_to_float(chunk.to_numpy(), where, done + 1, 1)
+            done += len(chunk)
+
+
+def va_labels(path: str | Path) -> tuple[list[str], list[str]]:
+    """Value-added names of the ReadMe (all of them add up to value added)."""
+    files = list_years(path)
+    container, _ = _container(path, min(files))
+    near = container if container.is_dir() else container.parent
+    _, _, _, va = _read_labels(_readme(path, near))
+    return va, list(va)

@@ -7,6 +7,30 @@ country-major with five categories each (CONS_h, CONS_np, CONS_g, GFCF, INVEN).
 
 Codes are kept as WIOD publishes them (``ROM`` is Romania, ``RoW`` the rest of the world);
 :func:`brgvc.regions.to_iso3` maps them to ISO3.
+
+The publisher's workbooks ``wiot{YY}_row_apr12.xlsx`` / ``wiot{YY}_row_sep12.xlsx`` (wiod.org,
+2013 release) are read too (:func:`read_workbook`), in the layout documented by the WIOD
+release and read by pymrio ``parse_wiod`` (0-based sheet rows/columns of the first sheet):
+
+=========  ===================================================================================
+cells      content
+=========  ===================================================================================
+A1         title ending with the year (``World Input-Output Table 1995``)
+A3, A4     ``(industry-by-industry)`` and the unit ``(millions of US$)``
+rows 2-5   from column E: industry codes (``AtB`` ...), descriptions, country codes, column
+           numbers ``c1``-``c35`` per country, then ``c37 c38 c39 c41 c42`` per country
+           (household, NPISH and government consumption, GFCF, changes in inventories and
+           valuables), and the total column (the last column)
+rows 6-    body: columns A-D hold industry code, description, country, row number
+           (``c1``-``c35``); after the G·35 industry rows come the primary-input rows with
+           numbers ``r60`` (total intermediate consumption) ... ``r69`` (output at basic
+           prices) in column D
+=========  ===================================================================================
+
+The workbook gives the same cube as the CSV conversion (sectors ``c1``-``c35``, WIOD country
+codes, ``CONS_h CONS_np CONS_g GFCF INVEN``, ``x`` the total column), plus the primary-input
+rows between ``r60`` and ``r69`` as ``va_published`` (labelled by their row numbers; the row
+described "Value added at basic prices" is value added). The ``r69`` row is required.
 """
 
 from __future__ import annotations
@@ -25,6 +49,9 @@ from brgvc.schema import MRIOError
 
 FD_CATEGORIES = ("CONS_h", "CONS_np", "CONS_g", "GFCF", "INVEN")
 FILE_PATTERN = re.compile(r"wiot_(\d{4})\.csv(\.gz)?$")
+WORKBOOK_PATTERN = re.compile(r"^wiot(\d{2})_row_(?:apr|sep)12\.xlsx$", re.I)
+#: Column numbers of the five final-demand columns of each country in the workbook.
+WORKBOOK_FD = ("c37", "c38", "c39", "c41", "c42")
 SOURCE = "WIOD"
 RELEASE = "2013"
 UNIT = "million USD, current prices"
@@ -59,9 +86,125 @@ def year_files(path: str | Path) -> dict[int, Path]:
         m = FILE_PATTERN.search(f.name)
         if m:
             found[int(m.group(1))] = f
+    for f in files:
+        m = WORKBOOK_PATTERN.search(f.name)
+        if m:
+            yy = int(m.group(1))
+            year = 1900 + yy if yy >= 50 else 2000 + yy
+            if year in found:
+                raise MRIOError(f"{path}: two files for year {year}: {found[year].name} and "
+                                f"{f.name}; keep one of them")
+            found[year] = f
     if not found:
-        raise MRIOError(f"{path}: no WIOD 2013 file named wiot_YYYY.csv.gz found")
-    return found
+        raise MRIOError(f"{path}: no WIOD 2013 file named wiot_YYYY.csv.gz or "
+                        "wiotYY_row_apr12.xlsx found")
+    return dict(sorted(found.items()))
+
+
+def is_workbook(path: str | Path) -> bool:
+    """True for a publisher workbook ``wiot{YY}_row_{apr,sep}12.xlsx``."""
+    return bool(WORKBOOK_PATTERN.search(Path(path).name))
+
+
+def read_workbook(path: str | Path) -> dict:
+    """Read a WIOD 2013 publisher workbook (see the module docstring for the layout).
+
+    Parameters
+    ----------
+    path : str or Path
+        ``wiot{YY}_row_apr12.xlsx`` (or ``_sep12``).
+
+    Returns
+    -------
+    dict
+        As :func:`read_year`, plus ``va_published`` (K × GN), ``va_components`` (row numbers
+        ``r61`` ...), ``va_total`` and ``dropped`` (totals of the ``r60``/``r69`` rows).
+
+    Raises
+    ------
+    MRIOError
+        For a wrong layout, a missing ``r69`` row, or a non-numeric or empty cell (named as
+        the spreadsheet shows it, e.g. ``row 8, column 5 (E8)``).
+    """
+    from brgvc.readers.common import cell_ref, read_sheet, text_to_float
+
+    path = Path(path)
+    m = WORKBOOK_PATTERN.search(path.name)
+    yy = int(m.group(1)) if m else None
+    year = None if yy is None else (1900 + yy if yy >= 50 else 2000 + yy)
+    where = f"{path} (year {year})"
+    raw = read_sheet(path, where, 0)
+    cells = raw.to_numpy(dtype=object)
+
+    def text(v: object) -> str:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return ""
+        return str(v).strip()
+
+    if cells.shape[0] < 8 or cells.shape[1] < 6:
+        raise MRIOError(f"{where}: not a WIOD 2013 workbook (sheet is {cells.shape[0]} × "
+                        f"{cells.shape[1]} cells)")
+    regions_h = [text(v) for v in cells[4, 4:]]
+    numbers_h = [text(v) for v in cells[5, 4:]]
+    row_reg = [text(v) for v in cells[6:, 2]]
+    row_num = [text(v) for v in cells[6:, 3]]
+    row_desc = [text(v) for v in cells[6:, 1]]
+    ind = [i for i, c in enumerate(row_num) if re.fullmatch(r"c\d+", c)]
+    if not ind or ind != list(range(len(ind))):
+        raise MRIOError(f"{where}: expected the industry rows (numbers c1 ... c35 in column D) "
+                        "to start in row 7 (WIOD 2013 workbook layout)")
+    GN = len(ind)
+    regions = list(dict.fromkeys(row_reg[:GN]))
+    sectors = list(dict.fromkeys(row_num[:GN]))
+    G, N = len(regions), len(sectors)
+    if G * N != GN or [(r, s) for r in regions for s in sectors] != list(
+            zip(row_reg[:GN], row_num[:GN], strict=True)):
+        raise MRIOError(f"{where}: industry rows are not country-major c1 ... c{N} for each "
+                        "country")
+    zc = list(zip(regions_h[:GN], numbers_h[:GN], strict=True))
+    if zc != list(zip(row_reg[:GN], row_num[:GN], strict=True)):
+        bad = next(j for j, (a, b) in enumerate(zip(zc, zip(row_reg, row_num, strict=False),
+                                                     strict=False)) if a != b)
+        raise MRIOError(f"{where}: column {cell_ref(5, 5 + bad).split(', ', 1)[1]} is {zc[bad]},"
+                        f" expected {(row_reg[bad], row_num[bad])} (rows 5-6 must label the "
+                        "intermediate columns like the rows)")
+    fdc = list(zip(regions_h[GN:GN + 5 * G], numbers_h[GN:GN + 5 * G], strict=False))
+    want = [(r, c) for r in regions for c in WORKBOOK_FD]
+    if fdc != want:
+        raise MRIOError(f"{where}: final-demand columns (row 6 from column "
+                        f"{cell_ref(6, 5 + GN).split('(')[1][:-1]}) are not "
+                        f"{', '.join(WORKBOOK_FD)} per country in the row order")
+    ncol = GN + 5 * G + 1
+    if cells.shape[1] < 4 + ncol:
+        raise MRIOError(f"{where}: no total column after the final-demand columns")
+    below = list(range(GN, len(row_num)))
+    codes = [row_num[i] for i in below]
+    if "r69" not in codes:
+        raise MRIOError(f"{where}: no output row r69 below the industry rows (found "
+                        f"{[c for c in codes if c][:10]})")
+    comp = [i for i in below if row_num[i] not in ("", "r60", "r69")
+            and re.fullmatch(r"r\d+", row_num[i])]
+    out_i = below[codes.index("r69")]
+    body = text_to_float(cells[6:6 + GN, 4:4 + ncol], where, 7, 5,
+                         row_labels=[f"{r}.{s}" for r, s in zip(row_reg, row_num, strict=False)])
+    # primary-input rows and r69, over the intermediate columns (sheet row 7 + i)
+    va = np.vstack([text_to_float(cells[6 + i:7 + i, 4:4 + GN], where, 7 + i, 5)
+                    for i in [*comp, out_i]])
+    out = {
+        "Z": body[:, :GN],
+        "Y": body[:, GN:GN + 5 * G],
+        "x": body[:, GN + 5 * G],
+        "regions": regions,
+        "sectors": sectors,
+        "fd": list(FD_CATEGORIES),
+        "year": year,
+        "sha256": sha256(path),
+        "va_published": va[:-1],
+        "va_components": [row_num[i] for i in comp],
+        "va_total": [row_num[i] for i in comp if "value added" in row_desc[i].lower()],
+        "dropped": {"row r69": float(va[-1].sum())},
+    }
+    return out
 
 
 def expected_header(regions: Sequence[str], sectors: Sequence[str]) -> list[str]:

@@ -121,9 +121,10 @@ def _readme(path: str | Path, near: Path) -> Path:
 
 def _read_labels(readme: Path):
     try:
-        regions = pd.read_excel(readme, sheet_name="Regions", dtype=str)
-        sectors = pd.read_excel(readme, sheet_name="Sectors", dtype=str)
-        vafd = pd.read_excel(readme, sheet_name="Value added and final demand", dtype=str)
+        regions = pd.read_excel(readme, sheet_name="Regions", dtype=str, engine="openpyxl")
+        sectors = pd.read_excel(readme, sheet_name="Sectors", dtype=str, engine="openpyxl")
+        vafd = pd.read_excel(readme, sheet_name="Value added and final demand", dtype=str,
+                             engine="openpyxl")
     except ImportError as exc:
         fail(str(readme), f"reading the ReadMe workbook needs openpyxl ({exc})")
     except (ValueError, KeyError, OSError) as exc:

@@ -50,6 +50,7 @@ __all__ = [
     "LOCK_NAME",
     "MANIFEST",
     "OUTPUT_MARKER",
+    "DamageRepairedWarning",
     "ForeignFolderError",
     "IncompleteStoreError",
     "RunLock",
@@ -106,8 +107,8 @@ class StoreDamagedError(StoreError):
         self.store, self.variable, self.file, self.problem = store, variable, file, problem
         super().__init__(
             f"{store} is damaged: variable {variable!r}, chunk file {file} {detail}; "
-            "the store cannot be trusted (recompute it into a new folder, or delete the "
-            "damaged task's manifest to have a re-run recompute it)"
+            "run `brgvc verify STORE --repair` (verify_store(..., repair=True)), then the job "
+            "or ingest again, to recompute it"
         )
 
 
@@ -121,6 +122,10 @@ class StoreLockedError(StoreError):
 
 class ForeignFolderError(StoreError):
     """A folder exists, is not empty and was not created by brgvc."""
+
+
+class DamageRepairedWarning(UserWarning):
+    """``verify_store(repair=True)`` marked a damaged unit for recomputation."""
 
 
 class StaleLockWarning(UserWarning):
@@ -433,7 +438,11 @@ def _done_flags(store: Path, done_var: str, regions: Iterable[Mapping[str, tuple
 
     try:
         arr = zarr.open_array(store / done_var, mode="r", zarr_format=3)
-        dims = list(arr.metadata.dimension_names or ())
+    except Exception as exc:  # its zarr.json is in the store manifest: checked already
+        raise StoreDamagedError(store, done_var, store / done_var / "zarr.json", "checksum",
+                                f"cannot be read ({type(exc).__name__})") from None
+    dims = list(arr.metadata.dimension_names or ())
+    try:
         return np.asarray(arr[...], dtype=bool), dims
     except Exception as exc:
         # A damaged flag chunk: read region by region to name its file.
@@ -449,7 +458,14 @@ def _done_flags(store: Path, done_var: str, regions: Iterable[Mapping[str, tuple
                                 f"cannot be read ({type(exc).__name__}: {exc})") from None
 
 
-def verify_store(path: str | Path, *, deep: bool = False) -> StoreCheck:
+def _resolve(path: str | Path) -> Path:
+    store = Path(path)
+    if not (store / "zarr.json").is_file() and (store / OUTPUT_MARKER).is_file():
+        store = store / "results.zarr"  # a run's output folder: its result store
+    return store
+
+
+def verify_store(path: str | Path, *, deep: bool = False, repair: bool = False) -> StoreCheck:
     """Check that a brgvc store is intact, and find which of its units are done.
 
     Every file listed in the store manifest (the template) and in the manifest of every
@@ -460,10 +476,14 @@ def verify_store(path: str | Path, *, deep: bool = False) -> StoreCheck:
     Parameters
     ----------
     path : str or Path
-        A cube store or a result store.
+        A cube store, a result store, or a run's output folder (its ``results.zarr``).
     deep : bool
         Also hash every file (reads the whole store); default: sizes only (one ``stat`` per
         file, cheap enough for every open).
+    repair : bool
+        Instead of raising for a damaged file of a done unit, delete that unit's manifest (a
+        file brgvc wrote; nothing else is deleted), so that running the job or the ingest
+        again recomputes the unit. Damage to the template cannot be repaired and raises.
 
     Returns
     -------
@@ -477,7 +497,7 @@ def verify_store(path: str | Path, *, deep: bool = False) -> StoreCheck:
         Naming the store, the variable and the first damaged file.
     """
     t0 = time.perf_counter()
-    store = Path(path)
+    store = _resolve(path)
     if not (store / "zarr.json").is_file():
         raise StoreError(f"{store}: not a zarr store (no zarr.json)")
     if not (store / MANIFEST).is_file():
@@ -505,10 +525,19 @@ def verify_store(path: str | Path, *, deep: bool = False) -> StoreCheck:
         idx = tuple(slice(*reg[d]) if d in reg else slice(None) for d in dims)
         if name not in present or not bool(flags[idx].all()):
             continue  # not done: a re-run writes it again
-        unit = _read_manifest(store, f"{UNITS_DIR}/{name}.json")
-        for key, (size, digest) in sorted(unit["files"].items()):
-            nbytes += _check_file(store, key, size, digest, deep)
-            n += 1
+        try:
+            unit = _read_manifest(store, f"{UNITS_DIR}/{name}.json")
+            got = [_check_file(store, key, size, digest, deep)
+                   for key, (size, digest) in sorted(unit["files"].items())]
+        except StoreDamagedError as exc:
+            if not repair:
+                raise
+            warnings.warn(f"{exc.file} {exc.problem}: {units[name]} will be recomputed",
+                          DamageRepairedWarning, stacklevel=2)
+            forget_unit(store, name)
+            continue
+        nbytes += sum(got)
+        n += len(got)
         done.append(name)
     return StoreCheck(store, str(meta["kind"]), units, regions, done, n, nbytes, deep,
                       time.perf_counter() - t0)

@@ -163,13 +163,30 @@ def test_flipped_byte_is_caught_by_deep_verify(copy):
 def test_deleted_manifest_or_done_flag_means_the_task_is_redone(copy, finished):
     store = copy / "results.zarr"
     (store / storage.UNITS_DIR / "y0001-d000002-000004.json").unlink()
+    (store / "done" / "c" / "0" / "0").unlink()  # year 2010, draws 0-1
     check = verify_store(store)
-    assert check.missing == ["y0001-d000002-000004"]
-    with pytest.raises(IncompleteStoreError, match=r"1 of 6 tasks are not done \(year 2011, "
-                       r"draws 2-3\)"):
+    assert check.missing == ["y0000-d000000-000002", "y0001-d000002-000004"]
+    with pytest.raises(IncompleteStoreError, match=r"2 of 6 tasks are not done \(year 2010, "
+                       r"draws 0-1, year 2011, draws 2-3\)"):
         findings(copy)
     s = run_job(JOB, cluster="sync", out=copy, progress=False)
-    assert (s.tasks_run, s.tasks_skipped) == (1, N_TASKS - 1)
+    assert (s.tasks_run, s.tasks_skipped) == (2, N_TASKS - 2)
+    assert tree_bytes(store) == tree_bytes(finished / "results.zarr")
+
+
+def test_repair_recomputes_exactly_the_damaged_tasks(copy, finished):
+    store = copy / "results.zarr"
+    victims = [data_chunks(store, "vby")[0], data_chunks(store, "vbe")[-1]]
+    victims[0].unlink()
+    victims[1].write_bytes(victims[1].read_bytes()[:-1] + b"x")  # same size, altered
+    with pytest.warns(storage.DamageRepairedWarning) as rec:
+        check = verify_store(copy, deep=True, repair=True)  # the output folder is accepted
+    assert [str(w.message).split()[:2] for w in rec] == [[str(victims[0]), "missing:"],
+                                                       [str(victims[1]), "checksum:"]]
+    assert check.missing == ["y0000-d000000-000002", "y0001-d000004-000005"]
+    assert verify_store(store, deep=True).missing == check.missing  # nothing left to repair
+    s = run_job(JOB, cluster="sync", out=copy, progress=False)
+    assert (s.tasks_run, s.tasks_skipped) == (2, N_TASKS - 2)
     assert tree_bytes(store) == tree_bytes(finished / "results.zarr")
 
 

@@ -238,7 +238,8 @@ def units(layout: Layout) -> list[storage.Unit]:
         for start in range(0, layout.n_draws, layout.block):
             stop = min(start + layout.block, layout.n_draws)
             out.append(storage.Unit(f"y{yi:04d}-d{start:06d}-{stop:06d}",
-                                    f"year {year}, draws {start}-{stop - 1}",
+                                    f"year {year}, " + (f"draws {start}-{stop - 1}"
+                                                        if stop - start > 1 else f"draw {start}"),
                                     {"year": (yi, yi + 1), "draw": (start, stop)}))
     return out
 

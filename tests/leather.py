@@ -1,4 +1,4 @@
-"""The decompr "leather" example (3 countries × 3 sectors), METHODS.md §9.
+"""The decompr "leather" example (3 countries × 3 sectors), docs/methods.md §9.
 
 Published by B. Quast in the decompr R package (GPL-3) documentation; numbers only.
 """

@@ -24,7 +24,7 @@ def leather_system() -> YearSystem:
 
 
 def test_leather_vbe_published(leather_system):
-    # decompr's leontief() test values (METHODS.md §9).
+    # decompr's leontief() test values (docs/methods.md §9).
     M = leather_system.vbe("full")
     cell = M.sel(source="ARG", source_sector="Agriculture", exporter="ARG", sector="Agriculture")
     assert float(cell) == pytest.approx(28.52278143, rel=1e-9)
@@ -103,7 +103,8 @@ def test_blocks_equal_dense_inverse(wiod2011):
     idx = np.arange(G)
     B4 = B.reshape(G, N, G, N)
     np.testing.assert_allclose(s.diagonal_blocks, B4[idx, :, idx, :], rtol=0, atol=1e-13)
-    # Local inverses and B = L + L A^F B (METHODS.md §2): B^{st} = L^{ss} Σ_{r≠s} A^{sr} B^{rt}.
+    # Local inverses and B = L + L A^F B (docs/methods.md §2):
+    # B^{st} = L^{ss} Σ_{r≠s} A^{sr} B^{rt}.
     L = s.local_inverses
     A = s.Z * s.xinv[None, :]
     AF = A.reshape(G, N, G, N).copy()

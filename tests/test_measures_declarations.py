@@ -165,3 +165,17 @@ def test_wwz_terms_computed_once_per_system_and_shared(ys, monkeypatch):
     # leather: W3 row sums = KWW DVA (T1..T5) per exporter, docs/methods.md §9
     np.testing.assert_allclose(w3.sum(1), terms[list(terms.attrs["terms"][:8])].to_array()
                                .sum(("variable", "sector", "importer")), rtol=1e-12)
+
+
+def test_docs_methods_contains_the_generated_declarations():
+    from pathlib import Path
+
+    from brgvc.measures.registry import methods_table_markdown
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "methods.md").read_text("utf-8")
+    begin, end = "<!-- BEGIN GENERATED MEASURES -->\n", "<!-- END GENERATED MEASURES -->"
+    generated = text[text.index(begin) + len(begin):text.index(end)]
+    assert generated == methods_table_markdown(), (
+        "docs/methods.md is out of date: rerun brgvc.measures.registry.write_methods_table()")
+    for name in MEASURES:
+        assert f"| `{name}` |" in generated

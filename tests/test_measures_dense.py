@@ -66,7 +66,7 @@ class Dense:
 
 
 def dense_wwz(s: IOSystem) -> np.ndarray:
-    """The 16 WWZ terms of METHODS.md §3.2, literally."""
+    """The 16 WWZ terms of docs/methods.md §3.2, literally."""
     d = Dense(s)
     G, N = d.G, d.N
     B, L, A = d.B, d.L, d.A
@@ -109,7 +109,7 @@ def dense_wwz(s: IOSystem) -> np.ndarray:
 
 
 def dense_kww(s: IOSystem) -> np.ndarray:
-    """KWW T1..T9 of METHODS.md §3.1, literally."""
+    """KWW T1..T9 of docs/methods.md §3.1, literally."""
     d = Dense(s)
     G = d.G
     B, L, A = d.B, d.L, d.A

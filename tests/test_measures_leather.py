@@ -1,7 +1,7 @@
-"""Every published and self-computed leather number of METHODS.md §9, to 1e-6 relative.
+"""Every published and self-computed leather number of docs/methods.md §9, to 1e-6 relative.
 
 Published: decompr's tests and blog post (WWZ terms of three exporter-sector-importer cells,
-matched by name, never by position). Self-computed: METHODS.md §9 (all identities hold to
+matched by name, never by position). Self-computed: docs/methods.md §9 (all identities hold to
 about 1e-13 there).
 """
 
@@ -122,7 +122,7 @@ def test_vby_country_and_vax_ratio(ys):
     close(F, ref)
     v = vax(ys)
     close(v["vax_ratio"].sel(exporter=list(C)).values, [0.726782, 0.680823, 0.655279])
-    # VAX totals are the out-strengths of the VBY network (METHODS.md §9)
+    # VAX totals are the out-strengths of the VBY network (docs/methods.md §9)
     close(v["vax_total"].sel(exporter=list(C)).values, [46.732088, 77.341444, 96.719142])
     off = F - np.diag(np.diag(F))
     close(off.sum(0), [63.632088, 76.241444, 80.919142])  # in-strength

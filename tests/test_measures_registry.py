@@ -147,7 +147,7 @@ def test_wwz_levels_and_groupings(ys):
         wwz(ys, level="nope")
 
 
-# -- focal country (METHODS.md §6) ------------------------------------------------------------
+# -- focal country (docs/methods.md §6) ------------------------------------------------------------
 
 
 def test_value_added_obtained_leather(ys):

@@ -28,7 +28,7 @@ from brgvc.network import (
     total_flow,
 )
 
-# Country VBY of the decompr "leather" table (METHODS.md §9), rows = source ARG, TUR, DEU,
+# Country VBY of the decompr "leather" table (docs/methods.md §9), rows = source ARG, TUR, DEU,
 # columns = absorbing country. The network uses its off-diagonal part.
 LEATHER_VBY = np.array(
     [
@@ -76,7 +76,7 @@ def as_vector(values: dict, n: int) -> np.ndarray:
 
 
 class TestLeather:
-    """METHODS.md §9 "network on VBY off-diagonal"; the off-diagonal row sums of the VBY
+    """docs/methods.md §9 "network on VBY off-diagonal"; the off-diagonal row sums of the VBY
     matrix are the published out-strengths, so the VBY matrix is used directly."""
 
     def test_strength(self):

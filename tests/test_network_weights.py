@@ -1,4 +1,4 @@
-"""Edge weights W1-W4 (METHODS.md §5.2), the Rest node, ranks and the negative-weight policy."""
+"""Edge weights W1-W4 (docs/methods.md §5.2), the Rest node, ranks, negative-weight policy."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from brgvc.network import (
 from brgvc.regions import load_grouping
 from tests import leather
 
-# METHODS.md §9: country-level V̂BÊ (M_c) and V̂BY of the leather table.
+# docs/methods.md §9: country-level V̂BÊ (M_c) and V̂BY of the leather table.
 LEATHER_MC = np.array([
     [53.689956, 8.186849, 13.447898],
     [4.238859, 92.461753, 22.861519],
@@ -35,7 +35,7 @@ LEATHER_VBY = np.array([
     [24.661291, 68.358556, 52.680153],
     [38.970798, 57.748345, 127.480858],
 ])
-# KWW T1..T5 (DVA) per exporter, METHODS.md §9: the row sums of W3.
+# KWW T1..T5 (DVA) per exporter, docs/methods.md §9: the row sums of W3.
 LEATHER_DVA = {
     "ARG": [19.349405, 18.971193, 8.411491, 5.259501, 0.825972],
     "TUR": [43.394614, 26.206777, 7.740053, 10.475795, 2.007578],

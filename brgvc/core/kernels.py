@@ -1,7 +1,7 @@
 """Numpy kernels of the input-output algebra, on stacked (country-major) GN-indexed arrays.
 
 Nothing here reads files, draws random numbers or knows about labels: the xarray layer in
-:mod:`brgvc.core.leontief` wraps these kernels. Notation follows METHODS.md §2: G countries,
+:mod:`brgvc.core.leontief` wraps these kernels. Notation follows docs/methods.md §2: G countries,
 N sectors, n = GN; ``Z`` (n × n), ``Yd`` (n × G, final demand by destination), ``x`` and
 ``va`` (n).
 
@@ -447,7 +447,7 @@ class IOSystem:
         idx = np.arange(G)
         return np.ascontiguousarray(B[idx, :, idx, :])
 
-    # -- value-added flows (METHODS.md §2) -----------------------------------------------------
+    # -- value-added flows (docs/methods.md §2) -----------------------------------------------
 
     def vby_sector(self) -> np.ndarray:
         """V̂BY (n × G): value added of (s, i) absorbed by final demand in each country."""

@@ -295,7 +295,7 @@ class YearSystem:
     # -- results -------------------------------------------------------------------------------
 
     def vby(self, level: Literal["country", "sector"] = "country") -> xr.DataArray:
-        """Value-added flow matrix V̂BY (METHODS.md §2).
+        """Value-added flow matrix V̂BY (docs/methods.md §2).
 
         Parameters
         ----------

@@ -1,4 +1,4 @@
-"""Value-added decompositions and GVC indicators (METHODS.md §2–§3 and §6).
+"""Value-added decompositions and GVC indicators (docs/methods.md §2–§3 and §6).
 
 Two layers, as in :mod:`brgvc.core`: numpy kernels that take an
 :class:`~brgvc.core.kernels.IOSystem` (``wwz_terms``, ``kww_terms``, ``bm_terms``,

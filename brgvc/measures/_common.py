@@ -6,7 +6,7 @@ the system and :mod:`brgvc.core` is not changed). Shapes use G countries and N s
 ``(G, N, G)`` array ``M3[r, :, s]`` is block r of column s of an n × G matrix, and a
 ``(G, G, N)`` "pair" array ``P[s, r, :]`` is indexed by exporter s and importer r.
 
-Notation (METHODS.md §2): ``ydom`` stacks Y^{ss} (final demand of s for its own products),
+Notation (docs/methods.md §2): ``ydom`` stacks Y^{ss} (final demand of s for its own products),
 ``yf`` stacks Y^{s*} − Y^{ss} (final-goods exports), ``yt`` = Y·1 (final output).
 """
 

@@ -1,6 +1,6 @@
 r"""Borin & Mancini (2019) decomposition of bilateral exports, exporting-country perspective.
 
-Two accounting conventions (METHODS.md §3.3):
+Two accounting conventions (docs/methods.md §3.3):
 
 * **source-based** — an item of value added is counted the *first* time it leaves the country
   whose exports are decomposed;

@@ -1,4 +1,4 @@
-"""A focal country's (by default China's) participation measures (METHODS.md §6).
+"""A focal country's (by default China's) participation measures (docs/methods.md §6).
 
 * :func:`value_added_obtained` — the value added the focal country obtains by partner j
   (§6.1), by country and by grouping region, as levels and shares;
@@ -6,7 +6,7 @@
   (§6.2: e1, e2, e3, the intermediate-exports rate and benchmark exporters);
 * :func:`final_dva_rate` — e3 for every exporter and importer.
 
-The seed paper's exact formulas are unknown [I]; every variant of METHODS.md §6 is available
+The seed paper's exact formulas are unknown [I]; every variant of docs/methods.md §6 is available
 and labelled. Countries are matched by ISO3 code through :func:`brgvc.regions.to_iso3`, so a
 database's own spelling (WIOD ``ROM``) works.
 """
@@ -32,7 +32,7 @@ __all__ = [
     "value_added_obtained",
 ]
 
-#: Benchmark exporters of METHODS.md §6.2 (only those present in the data are used).
+#: Benchmark exporters of docs/methods.md §6.2 (only those present in the data are used).
 DEFAULT_BENCHMARKS: tuple[str, ...] = ("USA", "JPN", "DEU", "KOR", "RUS", "IND")
 
 _VA_MEASURES = ("wwz", "mc", "vax", "gvc_income")
@@ -112,7 +112,7 @@ def value_added_obtained(
     database: str | None = None,
     other: str | None = "Other",
 ) -> xr.Dataset:
-    r"""Value added a_j that the focal country obtains from (through) partner j (METHODS.md §6.1).
+    r"""Value added a_j that the focal country obtains from partner j (docs/methods.md §6.1).
 
     ``measure`` selects the definition (f the focal country, j ≠ f):
 
@@ -173,7 +173,7 @@ def value_added_obtained(
     out.attrs.update(
         method="china_va", focal=str(ys.regions[f]), measure=measure,
         units="unit of the table (shares: 1)",
-        references="METHODS.md §6.1; Wang, Wei & Zhu (2013)",
+        references="docs/methods.md §6.1; Wang, Wei & Zhu (2013)",
     )
     return out
 
@@ -212,7 +212,7 @@ def final_dva_rate(ys) -> xr.Dataset:
             "final_exports": ys._da(den, dims),
         }
     )
-    out.attrs.update(method="final_dva_rate", units="1", references="METHODS.md §6.2")
+    out.attrs.update(method="final_dva_rate", units="1", references="docs/methods.md §6.2")
     return out
 
 
@@ -225,7 +225,7 @@ def capture_efficiency(
     database: str | None = None,
     other: str | None = "Other",
 ) -> xr.Dataset:
-    r"""Efficiency of capturing value added from partners' final products (METHODS.md §6.2).
+    r"""Efficiency of capturing value added from partners' final products (docs/methods.md §6.2).
 
     For the focal country f and partner j ≠ f (E^{fj}_int = u'A^{fj}X^j, intermediate exports;
     Yt^j = Y^{j*}1, final output completed in j)::
@@ -302,6 +302,6 @@ def capture_efficiency(
             out[f"{k}_group"] = n_g / d_g.where(d_g != 0)
     out.attrs.update(
         method="china_efficiency", focal=str(ys.regions[f]), units="1",
-        references="METHODS.md §6.2",
+        references="docs/methods.md §6.2",
     )
     return out

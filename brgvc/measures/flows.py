@@ -1,4 +1,4 @@
-"""Value-added flow matrices (METHODS.md §2 and §3.9).
+"""Value-added flow matrices (docs/methods.md §2 and §3.9).
 
 * :func:`vby` — F = V̂BY, value added by origin and absorbing country;
 * :func:`vbe` — M = V̂BÊ, value added by origin embodied in gross exports (decompr ``leontief``);
@@ -88,7 +88,7 @@ def gvc_income_country(system: IOSystem) -> np.ndarray:
 
 
 def gvc_income(ys, *, level: str = "country") -> xr.Dataset:
-    r"""Final-product ("GVC income") decomposition P = V̂ B Ŷt (METHODS.md §3.9).
+    r"""Final-product ("GVC income") decomposition P = V̂ B Ŷt (docs/methods.md §3.9).
 
     ``P[(t,i), (s,j)]`` is the value added of (t, i) in final products completed by (s, j);
     column sums are the final output of (s, j). At country level P_c = S P S', and the

@@ -1,4 +1,4 @@
-"""Koopman, Wang & Wei (2014) nine-term decomposition of gross exports (METHODS.md §3.1).
+"""Koopman, Wang & Wei (2014) nine-term decomposition of gross exports (docs/methods.md §3.1).
 
 Country totals only: KWW is exact at the exporter level; use WWZ (:mod:`brgvc.measures.wwz`)
 for bilateral and sector detail. The kernel needs the rows V^t B (one transposed solve), the
@@ -38,7 +38,7 @@ KWW_GROUPS: dict[str, tuple[str, ...]] = {
 }
 
 #: Exact mapping of WWZ terms to KWW terms after summing over importers and sectors
-#: (decompr ``wwz2kww``; METHODS.md §3.2).
+#: (decompr ``wwz2kww``; docs/methods.md §3.2).
 WWZ_TO_KWW: dict[str, tuple[str, ...]] = {
     "DVA_FIN": ("DVA_FIN",),
     "DVA_INT": ("DVA_INT", "DVA_INTrexI1"),

@@ -1,4 +1,4 @@
-"""Participation and position in global value chains (METHODS.md §3.4–§3.8).
+"""Participation and position in global value chains (docs/methods.md §3.4–§3.8).
 
 * :func:`wwyz_participation` — Wang, Wei, Yu & Zhu (2017a) forward and backward participation
   from the split of V̂BŶ into V_D, V_RT, V_GVC_S, V_GVC_C (§3.5);
@@ -209,7 +209,7 @@ def production_length_terms(system: IOSystem) -> dict[str, np.ndarray]:
 
 
 def production_length(ys, *, level: str = "country") -> xr.Dataset:
-    r"""WWYZ (2017b) production lengths and GVC position (METHODS.md §3.6).
+    r"""WWYZ (2017b) production lengths and GVC position (docs/methods.md §3.6).
 
     PLv = rowsum(V̂BBŶ) / va (= Antràs upstreamness U = (Bx)_i / x_i where v_i ≠ 0);
     PLy = colsum(V̂BBŶ) / Yt (= Fally downstreamness D = (u'B)_j where v·B = u');

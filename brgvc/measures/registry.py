@@ -47,6 +47,7 @@ __all__ = [
     "position",
     "probe_system",
     "register",
+    "write_methods_table",
 ]
 
 #: Dims labelled by the table's regions, and by its sectors (the cube's ``region`` and
@@ -394,10 +395,35 @@ def methods_table_markdown() -> str:
         groups: dict[tuple[tuple[str, ...], str], list[str]] = {}
         for var, o in m.variables().items():
             groups.setdefault((o.dims, o.units), []).append(var)
-        parts = [f"{', '.join(f'`{v}`' for v in vs)} ({', '.join(d)}; {_md(u)})"
+        parts = [f"{', '.join(f'`{v}`' for v in vs)} ({', '.join(d) or 'scalar'}; {_md(u)})"
                  for (d, u), vs in groups.items()]
         lines.append(f"- `{r['name']}`: {m.description} " + "; ".join(parts))
     return "\n".join(lines) + "\n"
+
+
+def write_methods_table(path: str | None = None) -> bool:
+    """Replace the generated section of docs/methods.md with :func:`methods_table_markdown`.
+
+    Parameters
+    ----------
+    path : str, optional
+        The file (default: ``docs/methods.md`` of the source checkout).
+
+    Returns
+    -------
+    bool
+        True if the file changed.
+    """
+    from pathlib import Path
+
+    p = Path(path) if path else Path(__file__).resolve().parents[2] / "docs" / "methods.md"
+    text = p.read_text("utf-8")
+    begin, end = "<!-- BEGIN GENERATED MEASURES -->\n", "<!-- END GENERATED MEASURES -->"
+    i, j = text.index(begin) + len(begin), text.index(end)
+    new = text[:i] + methods_table_markdown() + text[j:]
+    if new != text:
+        p.write_text(new, "utf-8")
+    return new != text
 
 
 def probe_system(regions: Sequence[str], sectors: Sequence[str], year: int = 0):

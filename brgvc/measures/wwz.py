@@ -1,6 +1,6 @@
-"""Wang, Wei & Zhu (2013) decomposition of bilateral sector exports into 16 terms (METHODS.md §3.2).
+"""Wang, Wei & Zhu (2013): bilateral sector exports in 16 terms (docs/methods.md §3.2).
 
-The kernel :func:`wwz_terms` never forms the dense Leontief inverse. It needs (METHODS.md §8,
+The kernel :func:`wwz_terms` never forms the dense Leontief inverse. It needs (docs/methods.md §8,
 "WWZ without the full inverse"):
 
 * the rows V^t B of every country t (one transposed solve with G right-hand sides),
@@ -37,7 +37,7 @@ __all__ = [
     "wwz_terms",
 ]
 
-#: The 16 terms in the order of METHODS.md §3.2 (Wang, Wei & Zhu 2013, eq. 37).
+#: The 16 terms in the order of docs/methods.md §3.2 (Wang, Wei & Zhu 2013, eq. 37).
 WWZ_TERMS: tuple[str, ...] = (
     "DVA_FIN",
     "DVA_INT",
@@ -64,7 +64,7 @@ DECOMPR_ORDER: tuple[str, ...] = (
     "DDC_INT", "ODC", "MDC",
 )  # fmt: skip
 
-#: Standard groupings of the terms (METHODS.md §3.2).
+#: Standard groupings of the terms (docs/methods.md §3.2).
 WWZ_GROUPS: dict[str, tuple[str, ...]] = {
     "VAX_G": WWZ_TERMS[0:5],
     "RDV": ("RDV_FIN", "RDV_FIN2", "RDV_INT"),
@@ -216,7 +216,7 @@ def _sum_terms(ds: xr.Dataset, names) -> xr.DataArray:
 
 
 def wwz_groupings(ds: xr.Dataset) -> xr.Dataset:
-    """Standard groupings of WWZ terms (METHODS.md §3.2).
+    """Standard groupings of WWZ terms (docs/methods.md §3.2).
 
     ``VAX_G`` = 1..5 (domestic value added absorbed abroad), ``RDV`` = 6..8 (returning
     domestic value added), ``DVA`` = 1..8, ``DDC`` = 9 + 10, ``FVA`` = 11 + 12 + 14 + 15,

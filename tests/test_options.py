@@ -47,3 +47,18 @@ def test_blas_limits():
         assert all(p["num_threads"] == 1 for p in threadpool_info() if p["user_api"] == "blas")
     with blas_limits():  # no option set: no limit, nothing imported needed
         pass
+
+
+def test_write_tidy_by_suffix_and_option(tmp_path):
+    import pandas as pd
+
+    from brgvc.measures.decompose import write_tidy
+
+    df = pd.DataFrame({"year": [2000, 2000], "exporter": ["ARG", "TUR"], "term": ["a", "a"],
+                       "value": [1.5, -2.25]})
+    assert write_tidy(df, tmp_path / "t.csv").endswith("t.csv")
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "t.csv"), df, check_dtype=False)
+    assert write_tidy(df, tmp_path / "u").endswith("u.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "u.parquet"), df, check_dtype=False)
+    with set_options(table_format="csv"):
+        assert write_tidy(df, tmp_path / "v").endswith("v.csv")

@@ -244,7 +244,7 @@ def parse_sheet(
                         f"{len(other)}")
         comp_i = list(other[1:7])
         out_i = other[7]
-        va_total = [names[6]]  # the 6th bottom row: value added at basic prices
+        va_total = [names[5]]  # the 6th bottom row: value added at basic prices
     else:
         outs = [i for i, n in zip(other, names, strict=True) if n in output_rows]
         if not outs:

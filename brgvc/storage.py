@@ -65,6 +65,7 @@ __all__ = [
     "complete_unit",
     "create_template",
     "is_brgvc_store",
+    "seal_store",
     "verify_store",
     "write_region",
 ]
@@ -303,6 +304,22 @@ def create_template(
             shutil.rmtree(work, ignore_errors=True)  # our own, uniquely named staging folder
 
 
+def seal_store(path: str | Path, kind: str) -> None:
+    """List every file of a store written in one go (e.g. ``summary.zarr``) in its manifest.
+
+    For stores without units of work: after this, :func:`verify_store` checks every file.
+    """
+    path = Path(path)
+    files = {}
+    for p in sorted(path.rglob("*")):
+        key = p.relative_to(path).as_posix()
+        if p.is_file() and not key.startswith(META_DIR):
+            files[key] = [p.stat().st_size, _sha256(p)]
+    _write_json_atomic(path / META_DIR / "zarr.json", _META_GROUP)
+    _write_json_atomic(path / MANIFEST, {"format": FORMAT, "kind": kind, "done_var": None,
+                                         "units": {}, "files": files})
+
+
 def write_region(store: str | Path, ds: Any, region: Mapping[str, slice]) -> None:
     """Write a dataset (no coordinates) into a region of an existing store."""
     ds.to_zarr(store, region=dict(region), mode="r+", **ZARR_KW)
@@ -516,6 +533,9 @@ def verify_store(path: str | Path, *, deep: bool = False, repair: bool = False) 
     units = {name: u["label"] for name, u in meta["units"].items()}
     regions = {name: {d: (int(r[0]), int(r[1])) for d, r in u["region"].items()}
                for name, u in meta["units"].items()}
+    if meta["done_var"] is None:  # a sealed store: no units, every file listed above
+        return StoreCheck(store, str(meta["kind"]), {}, {}, [], n, nbytes, deep,
+                          time.perf_counter() - t0)
     flags, dims = _done_flags(store, meta["done_var"], regions.values())
     done = []
     units_dir = store / UNITS_DIR

@@ -135,6 +135,18 @@ def test_two_deleted_chunks_are_named_by_every_opener(copy, capsys):
     assert not any(p.exists() for p in gone)
 
 
+def test_damaged_summary_store_is_named(copy):
+    summary = copy / "summary.zarr"
+    assert verify_store(summary, deep=True).kind == "summary"
+    victim = data_chunks(summary, "vby")[0]
+    victim.write_bytes(victim.read_bytes()[:-3])
+    for call in (lambda: findings(copy),
+                 lambda: write_tables(copy / "t", copy / "results.zarr", summary,
+                                      tables=["summary"])):
+        with pytest.raises(StoreDamagedError, match=f"variable 'vby', chunk file {victim} has"):
+            call()
+
+
 def test_truncated_chunk_is_named(copy):
     store = copy / "results.zarr"
     victim = data_chunks(store, "vbe")[2]

@@ -35,7 +35,7 @@ from brgvc.runner.store import (
 )
 from brgvc.runner.tables import parquet_available, write_tables
 from brgvc.runner.task import TaskResult, run_task
-from brgvc.storage import RunLock, claim_folder
+from brgvc.storage import RunLock, claim_folder, seal_store
 
 __all__ = ["ResumeWarning", "RunSummary", "run_job"]
 
@@ -268,6 +268,7 @@ def _reduce(plan: Plan, executor: Executor) -> Path | None:
         executor.compute(delayed)
     finally:
         ds.close()
+    seal_store(path, "summary")  # its files are then checked on every open, as the results'
     return path
 
 

@@ -30,6 +30,7 @@ from brgvc.runner.store import (
     RunnerError,
     verify_results,
 )
+from brgvc.storage import verify_store
 
 __all__ = ["parquet_available", "write_tables"]
 
@@ -165,6 +166,7 @@ def write_tables(
     finally:
         ds.close()
     if summary is not None and "summary" in tables and Path(summary).exists():
+        verify_store(summary)
         sm = xr.open_zarr(summary, consolidated=False, zarr_format=3)
         try:
             for name in sm.data_vars:

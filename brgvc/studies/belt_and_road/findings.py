@@ -178,6 +178,7 @@ def _table_regions(ds: xr.Dataset, focal: str) -> list[str]:
 def _open(results_dir: str | Path, options: Mapping[str, Any] | None,
           allow_partial: bool = False) -> _Source:
     from brgvc.regions import load_grouping, to_iso3
+    from brgvc.storage import verify_store
 
     out, store = _results_path(results_dir, allow_partial)
     ds = xr.open_zarr(store, consolidated=False, zarr_format=3)
@@ -210,6 +211,7 @@ def _open(results_dir: str | Path, options: Mapping[str, Any] | None,
             break
     summary = None
     if (out / "summary.zarr" / "zarr.json").exists():
+        verify_store(out / "summary.zarr")  # a damaged chunk is named, never read
         summary = xr.open_zarr(out / "summary.zarr", consolidated=False, zarr_format=3)
     return _Source(out, ds, spec, opts, aliases, data_attrs, database, grouping, regions, iso,
                    focal_label, summary)

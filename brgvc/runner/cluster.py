@@ -68,6 +68,8 @@ DEFAULT_CONNECT_TIMEOUT = 30.0
 DEFAULT_NO_WORKERS_TIMEOUT = 60.0
 #: How often a running job checks that some worker is still connected (seconds).
 WATCH_INTERVAL = 1.0
+#: How often a running job looks for finished tasks (seconds).
+POLL_INTERVAL = 0.02
 
 
 def machine_memory() -> int:
@@ -176,34 +178,35 @@ class DistributedExecutor(Executor):
     def _wait(self, futures: list[Any]) -> Iterator[Any]:
         """Yield futures as they finish; raise RunnerError when the cluster has no worker
         for ``no_workers_timeout`` seconds (distributed would wait for one forever)."""
-        from distributed import wait
+        from distributed import as_completed
 
-        pending = set(futures)
+        ac = as_completed(futures, loop=self.client.loop)
         seen_worker = not self.wait_for_first_worker
         since: float | None = None
-        while pending:
-            try:
-                finished = wait(list(pending), timeout=WATCH_INTERVAL,
-                                return_when="FIRST_COMPLETED").done
-            except TimeoutError:
-                finished = set()
-            for fut in finished:
-                pending.discard(fut)
-                yield fut
-            if finished:
+        last_look = time.monotonic()
+        left = len(futures)
+        while not ac.is_empty():
+            if ac.has_ready():
+                for fut in ac.next_batch(block=False):
+                    left -= 1
+                    yield fut
                 since = None
                 continue
+            time.sleep(POLL_INTERVAL)
+            now = time.monotonic()
+            if now - last_look < WATCH_INTERVAL:
+                continue
+            last_look = now
             if self._count_workers():
                 seen_worker, since = True, None
                 continue
             if not seen_worker:
                 continue
-            now = time.monotonic()
             since = now if since is None else since
             if now - since >= self.no_workers_timeout:
                 raise RunnerError(
                     f"no Dask worker connected to {self.client.scheduler.address} for "
-                    f"{self.no_workers_timeout:g} s ({len(pending)} of {len(futures)} tasks "
+                    f"{self.no_workers_timeout:g} s ({left} of {len(futures)} tasks "
                     "unfinished): the workers died or never started; finished tasks are kept, "
                     "run again to resume (no_workers_timeout in the cluster profile sets the "
                     "wait)"

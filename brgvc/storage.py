@@ -104,13 +104,14 @@ class StoreDamagedError(StoreError):
         ``"missing"``, ``"size"`` or ``"checksum"``.
     """
 
-    def __init__(self, store: Path, variable: str, file: Path, problem: str, detail: str):
+    def __init__(self, store: Path, variable: str, file: Path, problem: str, detail: str,
+                 repairable: bool = True):
         self.store, self.variable, self.file, self.problem = store, variable, file, problem
+        hint = ("run `brgvc verify STORE --repair` (verify_store(..., repair=True)), then the "
+                "job or ingest again, to recompute it" if repairable else
+                "its layout or labels are lost: write the store again into a new folder")
         super().__init__(
-            f"{store} is damaged: variable {variable!r}, chunk file {file} {detail}; "
-            "run `brgvc verify STORE --repair` (verify_store(..., repair=True)), then the job "
-            "or ingest again, to recompute it"
-        )
+            f"{store} is damaged: variable {variable!r}, chunk file {file} {detail}; {hint}")
 
 
 class IncompleteStoreError(StoreError):
@@ -434,18 +435,22 @@ class StoreCheck:
                 f"{len(self.done)}/{len(self.units)} units done, {state}")
 
 
-def _check_file(store: Path, key: str, size: int, digest: str, deep: bool) -> int:
+def _check_file(store: Path, key: str, size: int, digest: str, deep: bool,
+                template: bool = False) -> int:
     p = store / key
     try:
         got = p.stat().st_size
     except FileNotFoundError:
-        raise StoreDamagedError(store, _variable_of(key), p, "missing", "is missing") from None
+        raise StoreDamagedError(store, _variable_of(key), p, "missing", "is missing",
+                                not template) from None
     if got != size:
         raise StoreDamagedError(store, _variable_of(key), p, "size",
-                                f"has {got} bytes, {size} were written (truncated or altered)")
+                                f"has {got} bytes, {size} were written (truncated or altered)",
+                                not template)
     if deep and _sha256(p) != digest:
         raise StoreDamagedError(store, _variable_of(key), p, "checksum",
-                                "does not match its SHA-256 (altered since it was written)")
+                                "does not match its SHA-256 (altered since it was written)",
+                                not template)
     return got
 
 
@@ -528,7 +533,7 @@ def verify_store(path: str | Path, *, deep: bool = False, repair: bool = False) 
                          f"this brgvc reads {FORMAT!r}")
     n = nbytes = 0
     for key, (size, digest) in sorted(meta["files"].items()):
-        nbytes += _check_file(store, key, size, digest, deep)
+        nbytes += _check_file(store, key, size, digest, deep, template=True)
         n += 1
     units = {name: u["label"] for name, u in meta["units"].items()}
     regions = {name: {d: (int(r[0]), int(r[1])) for d, r in u["region"].items()}

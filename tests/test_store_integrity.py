@@ -369,3 +369,14 @@ def test_cube_store_damage_is_named_on_open(cube, tmp_path):
     ds = open_mrio("wiod2013", WIOD, years=[1995, 1996], gross_output="published")
     with pytest.raises(StoreDamagedError, match=f"{y[0]}"):
         write_cube(ds, store, check_balance=False)
+
+
+def test_two_ingests_into_one_store_are_refused(tmp_path):
+    ds = open_mrio("wiod2013", WIOD, years=[1995], gross_output="published")
+    target = tmp_path / "cube.zarr"
+    with storage.RunLock(tmp_path, "ingest", name=".cube.zarr.brgvc-lock"):
+        with pytest.raises(StoreLockedError, match=f"another brgvc ingest \\(pid {os.getpid()}"):
+            write_cube(ds, target, check_balance=False)
+    assert not target.exists() and not (tmp_path / "cube.zarr.incomplete").exists()
+    assert write_cube(ds, target, check_balance=False) == [1995]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cube.zarr"]  # lock removed

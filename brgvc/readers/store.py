@@ -129,6 +129,12 @@ def write_cube(
     ------
     MRIOError
         If the store exists with other labels, years or source, or a year cannot be read.
+    brgvc.storage.StoreDamagedError
+        If the existing store or its staging folder is damaged (the file is named).
+    brgvc.storage.ForeignFolderError
+        If ``store`` is an existing folder that is not a brgvc cube store.
+    brgvc.storage.StoreLockedError
+        If another ingest is writing the same store.
     """
     store = Path(store)
     if "emptied" in ds:
@@ -138,7 +144,19 @@ def write_cube(
         )
     raw = ds[[v for v in RAW_VARS if v in ds]]
     raw.attrs = _store_attrs(ds)
-    years = [int(y) for y in ds["year"].values]
+    # One ingest per store at a time (the lock sits next to the store, and is removed after).
+    with storage.RunLock(store.parent, "ingest", name=f".{store.name}.brgvc-lock"):
+        return _write_cube(raw, store, progress, check_balance, chunks)
+
+
+def _write_cube(
+    raw: xr.Dataset,
+    store: Path,
+    progress: Callable[[int, int, int], None] | None,
+    check_balance: bool,
+    chunks: Mapping[str, tuple[int, ...]] | None,
+) -> list[int]:
+    years = [int(y) for y in raw["year"].values]
     units = [storage.Unit(f"year-{y}", f"year {y}", {"year": (i, i + 1)})
              for i, y in enumerate(years)]
     if (store / "zarr.json").exists():

@@ -10,7 +10,6 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 __all__ = ["main", "parse_years"]
 
@@ -173,17 +172,11 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 def cmd_decompose(args: argparse.Namespace) -> int:
     from brgvc.datasets import open_dataset
-    from brgvc.measures.decompose import decompose
+    from brgvc.measures.decompose import decompose, write_tidy
 
     ds = open_dataset(args.data, years=[args.year], gross_output=args.x)
     df = decompose(ds, args.method, args.year)
-    out = Path(args.out)
-    if out.suffix == ".parquet":
-        df.to_parquet(out, index=False)
-    elif out.suffix == ".csv" or out.name.endswith(".csv.gz"):
-        df.to_csv(out, index=False)
-    else:
-        raise ValueError(f"--out {out}: use a .csv, .csv.gz or .parquet file name")
+    out = write_tidy(df, args.out)
     print(f"{args.method} {args.year}: {len(df)} rows -> {out}")
     return 0
 
@@ -330,7 +323,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("--data", default="wiod2013", help="embedded name or cube store")
     s.add_argument("--year", type=int, required=True)
     s.add_argument("--x", choices=("balanced", "published"), default="balanced")
-    s.add_argument("--out", required=True, help=".csv, .csv.gz or .parquet")
+    s.add_argument("--out", required=True,
+                   help=".parquet, .csv or .csv.gz (no suffix: .parquet, the table_format option)")
     s.set_defaults(func=cmd_decompose)
 
     s = sub.add_parser("measures", help="list the measures a job can request (dims, units, "

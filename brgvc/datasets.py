@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from importlib.resources import files
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import xarray as xr
-
-from brgvc.readers import open_mrio
-from brgvc.readers.store import open_cube
 from brgvc.schema import MRIOError
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = ["EMBEDDED", "data_path", "open_dataset"]
 
@@ -60,10 +60,15 @@ def open_dataset(
     >>> ds.sizes["region"], ds.sizes["sector"]
     (41, 35)
     """
+    # The readers (dask) and the cube store (zarr) are imported only for the source in use.
     if name in EMBEDDED:
+        from brgvc.readers import open_mrio
+
         fmt, _ = EMBEDDED[name]
         return open_mrio(fmt, data_path(name), years=years, gross_output=gross_output)
     if Path(name).exists():
+        from brgvc.readers.store import open_cube
+
         return open_cube(name, years=years, gross_output=gross_output)
     raise MRIOError(
         f"{name!r} is neither an embedded dataset ({', '.join(sorted(EMBEDDED))}) "

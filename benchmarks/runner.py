@@ -10,7 +10,7 @@ Printed, all measured in this run:
 
 1. per-draw cost against one LU of (I − A) of the same year, single-threaded BLAS, minimum of
    repeats: the whole draw (perturb, rebalance, build I − A, LU, measures) for the default
-   job's measures plus its network step, and for VBY + KWW; target ≤ 1.3 × LU for VBY + KWW
+   job's measures plus its network step, and for VBY + VBE + KWW; target ≤ 1.3 × LU for those
    (the default job also runs the WWZ-based China measures, about 3 LUs each; the network
    step alone is timed against the LU by ``benchmarks/network.py``);
 2. scheduler overhead per task (no-op tasks on the LocalCluster);
@@ -18,7 +18,10 @@ Printed, all measured in this run:
    ``brgvc.network.summary`` exists), on LocalClusters of 1 and 2 single-threaded workers:
    wall time of the whole call and of the task phase, the sum of the tasks' own times, the
    overhead per task ((workers × task wall − Σ task) / tasks) and the efficiency
-   Σ task / (workers × task wall); target ≥ 0.8 on 2 workers.
+   Σ task / (workers × task wall); target ≥ 0.8 on 2 workers;
+4. the default job on a few years and draws: reduce + tables share of the run (target ≤ 10 %),
+   output sizes, and the re-run of the finished job with and without its outputs record, in
+   process and through ``python -m brgvc.runner run`` (target ≤ 5 s end to end).
 
 Other processes on the machine inflate every figure; the share of CPU they used during the run
 is printed from /proc/loadavg (load above the workers' count means contention).
@@ -75,7 +78,13 @@ def per_draw_cost(
     from brgvc.core.leontief import YearSystem
     from brgvc.draws import RSE, DrawModel, Sampler, draw_rng
     from brgvc.runner.data import data_info, open_year
-    from brgvc.runner.measures import MeasureSpec, network_summary, resolve_measure
+    from brgvc.runner.measures import (
+        MeasureSpec,
+        network_arrays,
+        network_layout,
+        network_setup,
+        resolve_measure,
+    )
 
     info = data_info("wiod2013")
     print(f"\n## 1. per-draw cost vs one LU (n = {info.n}, BLAS 1 thread, min of {repeat})")
@@ -96,17 +105,26 @@ def per_draw_cost(
             for name, measures in measure_sets.items():
                 ms = [resolve_measure(MeasureSpec(m, m, {})) for m in measures]
                 net = (networks or {}).get(name)
+                grouping = None if net is None else net[1]
+                dims = {v.name: v.dims for m in ms
+                        for v in m.layout(info.regions, info.sectors, grouping)}
+                setup = None if net is None else network_setup(info.regions, net[0], grouping)
+                if net is not None:
+                    dims.update({v.name: v.dims for v in network_layout(
+                        info.regions, net[0], grouping)})
 
-                def one_draw(s=sampler, r=rng, ms=ms, y=year, net=net):
+                def one_draw(s=sampler, r=rng, ms=ms, y=year, setup=setup, g=grouping,
+                             dims=dims):
+                    # As in runner.task.compute_draws: numpy per draw, no labels.
                     t = s.draw(r)
                     sy = IOSystem(t.Z, t.Yd, t.x, t.va, t.G, t.N)
                     sy.factorise()
                     ys = YearSystem(sy, info.regions, info.sectors, y)
-                    grouping = None if net is None else net[1]
                     for m in ms:
-                        m.compute(ys, grouping)
-                    if net is not None:
-                        network_summary(ys, net[0], grouping)
+                        m.arrays(ys, g, dims)
+                    if setup is not None:
+                        for w in setup.weights:
+                            network_arrays(ys, setup, w)
 
                 d = tmin(one_draw, repeat)
                 ratios[name].append(d / lu)
@@ -181,6 +199,72 @@ def print_runs(rows: list[dict]) -> None:
                   f"{d[2]['efficiency']:.2f} (target >= 0.8)")
 
 
+def _du(path: Path) -> int:
+    """Bytes of the files under ``path``."""
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
+
+
+def outputs_and_rerun(default, tmp: Path, years: str, n: int) -> None:
+    """Section 4: the default job's outputs, reduce + tables share, and the re-run time.
+
+    The default job (its measures, network, draw model and outputs) on fewer years and draws,
+    on the synchronous scheduler. Paired in the same run: the re-run of the finished job with
+    its outputs record (the no-op path) and without it (reductions and tables redone, as before
+    the record existed), in this process and as ``python -m brgvc.runner run`` (imports
+    included).
+    """
+    import subprocess
+
+    import yaml
+
+    from brgvc.runner import load_job, run_job
+
+    spec = dict(default.spec)
+    spec.update(years=years, draws={**spec["draws"], "n": n, "block": n + 1},
+                name=f"{default.name}_bench", findings=False)
+    spec.pop("schedule", None)
+    job = load_job(spec)
+    out = tmp / "outputs"
+    shutil.rmtree(out, ignore_errors=True)
+    l0 = loadavg()
+    s = run_job(job, cluster="sync", out=out, progress=False)
+    t = s.timings
+    share = (t.get("reduce", 0) + t.get("tables", 0)) / s.wall_seconds
+    sizes = {k: _du(out / k) for k in ("results.zarr", "summary.zarr", "tables")}
+    n_files = sum(1 for p in (out / "tables").rglob("*") if p.is_file())
+    print(f"\n## 4. outputs of the default job on {years}, {n} draws (sync scheduler, "
+          f"formats {job.outputs['formats']}, tables {job.outputs['tables']})")
+    print(f"run: wall {s.wall_seconds:.1f} s, tasks {t.get('tasks', 0):.1f} s, reduce "
+          f"{t.get('reduce', 0):.2f} s, tables {t.get('tables', 0):.2f} s -> reduce + tables "
+          f"= {share:.1%} of the run (target <= 10 %)")
+    print("sizes: " + ", ".join(f"{k} {v / 2**20:.1f} MB" for k, v in sizes.items())
+          + f" ({n_files} table files); total {sum(sizes.values()) / 2**20:.1f} MB "
+          f"(target <= 30 MB for the full default job; per-draw results grow with years x draws, "
+          f"the tables do not)")
+    spec_file = tmp / "bench_job.yaml"
+    spec_file.write_text(yaml.safe_dump(job.spec))
+    rows = []
+    for label, keep_record in (("re-run, outputs current (record)", True),
+                               ("re-run without the record (old path)", False)):
+        if not keep_record:
+            (out / "outputs.json").unlink(missing_ok=True)
+        t0 = time.perf_counter()
+        r = run_job(job, cluster="sync", out=out, progress=False)
+        inproc = time.perf_counter() - t0
+        if not keep_record:
+            (out / "outputs.json").unlink(missing_ok=True)
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "brgvc.runner", "run", str(spec_file), "--out",
+                        str(out), "--cluster", "sync", "--no-progress"], check=True,
+                       capture_output=True)
+        rows.append((label, inproc, time.perf_counter() - t0, r.tasks_run))
+    print(f"{'':<38} {'in process s':>12} {'CLI process s':>13} {'tasks run':>9}")
+    for label, a, b, k in rows:
+        print(f"{label:<38} {a:>12.2f} {b:>13.2f} {k:>9}")
+    print(f"re-run of a finished job: {rows[0][2]:.2f} s end to end (target <= 5 s); "
+          f"load {l0:.1f} -> {loadavg():.1f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its tables."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -189,6 +273,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skip-default", action="store_true")
     p.add_argument("--skip-draw-cost", action="store_true")
     p.add_argument("--skip-overhead", action="store_true")
+    p.add_argument("--skip-outputs", action="store_true")
+    p.add_argument("--outputs-years", default="2009-2011",
+                   help="years of the default job in section 4")
+    p.add_argument("--outputs-draws", type=int, default=20)
     p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     p.add_argument("--repeat", type=int, default=7)
     args = p.parse_args(argv)
@@ -206,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         grouping = load_grouping(default.grouping) if default.grouping else None
         per_draw_cost(
             [1995, 2003, 2011],
-            {label: [m.name for m in default.measures], "vby+kww": ["vby", "kww"]},
+            {label: [m.name for m in default.measures], "vby+vbe+kww": ["vby", "vbe", "kww"]},
             args.repeat,
             {label: (default.network, grouping)} if default.network else None,
         )
@@ -218,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="brgvc-bench-") as d:
         tmp = Path(d)
+        if not args.skip_outputs:
+            outputs_and_rerun(default, tmp, args.outputs_years, args.outputs_draws)
         if not args.skip_default:
             print(f"\n## 3a. default job ({default.name}): {len(default.years)} years × "
                   f"{default.draws.total} draws, block {default.draws.block}")

@@ -17,11 +17,32 @@ Examples
 From the shell: ``python -m brgvc.runner run JOB --out DIR --cluster local|sync|tcp://...``.
 """
 
-from brgvc.runner.execute import RunSummary, run_job
-from brgvc.runner.jobspec import Job, JobSpecError, default_job_path, load_job
-from brgvc.runner.measures import available_measures
-from brgvc.runner.plan import Plan, plan_job
-from brgvc.runner.store import RunnerError
+import importlib
+from typing import Any
+
+#: Public name -> module: loaded on first use, so that ``brgvc.runner`` (and the CLI that
+#: imports it) does not pull in Dask, zarr and the measures before they are needed.
+_EXPORTS = {
+    "RunSummary": "execute", "run_job": "execute",
+    "Job": "jobspec", "JobSpecError": "jobspec", "default_job_path": "jobspec",
+    "load_job": "jobspec", "available_measures": "measures", "Plan": "plan",
+    "plan_job": "plan", "RunnerError": "store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'brgvc.runner' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f"brgvc.runner.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
 
 __all__ = [
     "Job",

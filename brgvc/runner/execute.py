@@ -11,20 +11,19 @@ the cluster, the reductions nor the tables are touched.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 import json
 import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 import xarray as xr
 
-from brgvc.draws import summarise
-from brgvc.runner.cluster import Executor, open_executor
 from brgvc.runner.jobspec import Job, load_job
-from brgvc.runner.plan import Plan, check_productive_years, check_worker_memory, plan_job
 from brgvc.runner.store import (
     FLAG_VARS,
     ZARR_KW,
@@ -33,9 +32,12 @@ from brgvc.runner.store import (
     create_store,
     read_state,
 )
-from brgvc.runner.tables import parquet_available, write_tables
-from brgvc.runner.task import TaskResult, run_task
 from brgvc.storage import RunLock, claim_folder, seal_store
+
+if TYPE_CHECKING:  # the cluster, planning and task modules load only when something runs
+    from brgvc.runner.cluster import Executor
+    from brgvc.runner.plan import Plan
+    from brgvc.runner.task import TaskResult
 
 __all__ = ["ResumeWarning", "RunSummary", "run_job"]
 
@@ -50,17 +52,32 @@ DEFAULT_OUTPUTS: dict[str, list[str]] = {"formats": ["parquet"], "tables": ["sum
 TABLES_VERSION = 2
 
 
+@functools.cache
+def _derived_code() -> str:
+    """SHA-256 of the code that derives the summary store and the tables from the store.
+
+    The result store itself is guarded by the done-mask (and by the resume warning when the
+    numerical code changed); the derived outputs only depend on the store and this code.
+    """
+    import brgvc
+
+    root = Path(brgvc.__file__).resolve().parent
+    h = hashlib.sha256()
+    for rel in ("draws.py", "runner/execute.py", "runner/tables.py"):
+        h.update(rel.encode())
+        h.update((root / rel).read_bytes())
+    return h.hexdigest()
+
+
 def _record(job: Job, out: Path, tables: list[Path], summary: Path | None,
             counts: dict[str, int]) -> dict[str, Any]:
     """What makes a finished run's derived outputs current (see :func:`_current_outputs`)."""
-    from brgvc.runner.plan import code_fingerprint
-
     files = [str(Path(p).relative_to(out)) for p in tables]
     return {
         "job_hash": job.hash,
         "outputs": job.outputs,
         "tables_version": TABLES_VERSION,
-        "code": code_fingerprint(),
+        "code": _derived_code(),
         "summary": None if summary is None else str(Path(summary).relative_to(out)),
         "files": sorted(files),
         "counts": counts,
@@ -76,16 +93,16 @@ def _write_record(out: Path, record: dict[str, Any]) -> None:
 def _current_outputs(job: Job, out: Path) -> dict[str, Any] | None:
     """The record of ``out`` if the store is complete and every derived output is current.
 
-    Current means: the record names this job (hash), these outputs and the same numerical and
+    Current means: the record names this job (hash), these outputs and the same reduction and
     table code, every file it lists exists, and the store's done-mask is all true.
     """
-    from brgvc.runner.plan import STORE_NAME, code_fingerprint
+    from brgvc.runner.plan import STORE_NAME
 
     try:
         rec = json.loads((out / RECORD_NAME).read_text())
     except (OSError, ValueError):
         return None
-    want = {"job_hash": job.hash, "tables_version": TABLES_VERSION, "code": code_fingerprint()}
+    want = {"job_hash": job.hash, "tables_version": TABLES_VERSION, "code": _derived_code()}
     if any(rec.get(k) != v for k, v in want.items()):
         return None
     if json.dumps(rec.get("outputs"), sort_keys=True, default=str) != json.dumps(
@@ -260,15 +277,88 @@ class _Progress:
 
 
 def _reduce(plan: Plan, executor: Executor) -> Path | None:
-    """Statistics over draws, computed on the cluster from the result store."""
+    """Statistics over draws from the result store into ``summary.zarr`` (sealed)."""
     if plan.job.draws.n < 1:
         return None
-    delayed, ds, path = reduction_graph(plan)
-    try:
-        executor.compute(delayed)
-    finally:
-        ds.close()
+    path = reduce_store(plan.store, plan.out / SUMMARY_NAME, plan.job)
     seal_store(path, "summary")  # its files are then checked on every open, as the results'
+    return path
+
+
+def _summary_attrs(job: Job) -> dict[str, Any]:
+    return {
+        "title": "brgvc summary over bootstrap draws (draw 0, the base run, left out)",
+        "brgvc_job_hash": job.hash,
+        "first_year": int(job.years[0]),
+        "last_year": int(job.years[-1]),
+        "p_rise": "share of draws in which the value of the last year exceeds the first year's",
+        "p1": "<var>_rank_p1: share of draws in which the node ranks first",
+    }
+
+
+def _share(flags: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Mean over the last axis of 0/1 ``flags`` where ``valid`` (NaN where none is)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.sum(flags & valid, axis=-1) / np.sum(valid, axis=-1)
+
+
+def reduce_store(store: Path, path: Path, job: Job) -> Path:
+    """Statistics over draws of a finished result store, written to ``path`` in one go.
+
+    For every variable and year, :func:`brgvc.draws.summarise` over all draws (base, mean,
+    sd, cv, 2.5/97.5 percentiles, P(draw > base)); P(rank 1) of each node for the
+    ``*_rank`` variables and P(last year > first year) per cell, over the draws 1.. that are
+    not NaN. The store is read one (variable, year) at a time (memory: one year of one
+    variable and the summary, which is 7 / draws of the store); the numbers equal those of
+    the Dask graph :func:`reduction_graph` bit for bit, without its per-task overhead.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    from brgvc.draws import summarise
+
+    src = xr.open_zarr(store, consolidated=False, zarr_format=3, chunks=None)
+    try:
+        names = [str(v) for v in src.data_vars if v not in FLAG_VARS]
+        ny = src.sizes["year"]
+        stats: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        encoding: dict[str, dict[str, Any]] = {}
+        for name in names:
+            var = src[name]
+            dims = var.dims[2:]
+            parts = []
+            first = last = None
+            for yi in range(ny):
+                one = var.isel(year=[yi]).load()
+                parts.append(summarise(one, "draw").transpose("year", "stat", *dims))
+                if yi == 0:
+                    first = one.values[0]
+                if yi == ny - 1:
+                    last = one.values[0]
+            data = np.concatenate([p.values for p in parts], axis=0)
+            stats[name] = (("year", "stat", *dims), data)
+            encoding[name] = {"chunks": (1, *data.shape[1:])}
+            if name.endswith("_rank"):
+                d = src[name].values[:, 1:]  # (year, draws, ...), base run left out
+                d = np.moveaxis(d, 1, -1)
+                extra[f"{name}_p1"] = (("year", *dims), _share(d == 1, ~np.isnan(d)))
+                encoding[f"{name}_p1"] = {"chunks": (1, *d.shape[1:-1])}
+            if ny > 1:
+                f, la = np.moveaxis(first[1:], 0, -1), np.moveaxis(last[1:], 0, -1)
+                extra[f"{name}_p_rise"] = (dims, _share(la > f, ~np.isnan(f) & ~np.isnan(la)))
+                encoding[f"{name}_p_rise"] = {"chunks": tuple(la.shape[:-1])}
+        coords = {c: (src[c].dims, np.asarray(src[c].values).astype(object)
+                      if src[c].dtype.kind in "OUT" else src[c].values)
+                  for c in src.coords if c != "draw"}
+        coords["stat"] = ("stat", np.asarray(parts[0]["stat"].values).astype(object)) \
+            if names else ("stat", np.array([], dtype=object))
+    finally:
+        src.close()
+    ds = xr.Dataset({**stats, **extra}, coords=coords, attrs=_summary_attrs(job))
+    ds.to_zarr(path, mode="w", encoding=encoding, **ZARR_KW)
     return path
 
 
@@ -296,6 +386,8 @@ def reduction_graph(plan: Plan) -> tuple[Any, xr.Dataset, Path]:
                       chunks={"year": 1, "draw": -1})
     names = [v for v in ds.data_vars if v not in FLAG_VARS]
     res = ds[names]
+    from brgvc.draws import summarise
+
     stats = summarise(res, "draw")
     stats = stats.transpose("year", "stat", ...)
     parts = [stats]
@@ -393,6 +485,11 @@ def _run_locked(job: Job, cluster: Any, out: str | Path, progress: bool | TextIO
         return summary
     # Whatever runs from here on may change the store: the record of current outputs goes.
     (Path(out) / RECORD_NAME).unlink(missing_ok=True)
+    from brgvc.runner.cluster import open_executor
+    from brgvc.runner.plan import check_productive_years, check_worker_memory, plan_job
+    from brgvc.runner.tables import parquet_available, write_tables
+    from brgvc.runner.task import run_task
+
     plan = plan_job(job, out)
     check_productive_years(plan)  # rho(A) >= 1 refused before the store is created
     if plan.state == "new":

@@ -25,7 +25,7 @@ import dataclasses
 import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -33,7 +33,9 @@ import xarray as xr
 from brgvc.core.kernels import IOSystem
 from brgvc.core.leontief import YearSystem
 from brgvc.measures.registry import MEASURES, get_measure
-from brgvc.runner.store import VarLayout
+
+if TYPE_CHECKING:
+    from brgvc.runner.store import VarLayout
 
 __all__ = [
     "MeasureSpec",
@@ -179,6 +181,8 @@ class ResolvedMeasure:
         DataArray) is stored as ``alias``; otherwise variable ``v`` as ``alias_v`` (``alias``
         if ``v == alias``).
         """
+        from brgvc.runner.store import VarLayout
+
         m = get_measure(self.spec.name)
         opts = dict(self.spec.options)
         if grouping is not None and "grouping" not in opts and "grouping" in m.options:
@@ -494,6 +498,8 @@ def network_layout(
     The network indicators run once on a synthetic weight matrix over the table's regions
     (only the names and shapes of the outputs are kept), so the layout does not depend on data.
     """
+    from brgvc.runner.store import VarLayout
+
     setup = network_setup(regions, spec, grouping)
     G = len(setup.regions_all)
     W = np.ones((G, G)) + np.arange(G * G, dtype=np.float64).reshape(G, G) / (G * G)

@@ -369,6 +369,11 @@ def test_cube_store_damage_is_named_on_open(cube, tmp_path):
     ds = open_mrio("wiod2013", WIOD, years=[1995, 1996], gross_output="published")
     with pytest.raises(StoreDamagedError, match=f"{y[0]}"):
         write_cube(ds, store, check_balance=False)
+    # Repaired: the damaged year is written again, in place, to the same bytes.
+    with pytest.warns(storage.DamageRepairedWarning, match="year 1995 will be recomputed"):
+        assert verify_store(store, repair=True).missing == ["year-1995"]
+    assert write_cube(ds, store, check_balance=False) == [1995]
+    assert tree_bytes(store) == tree_bytes(cube)
 
 
 def test_two_ingests_into_one_store_are_refused(tmp_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 import warnings
 
 import numpy as np
@@ -38,9 +39,11 @@ def reduced_default_job() -> dict:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
+    from brgvc.studies.belt_and_road.study import run_study
+
     out = tmp_path_factory.mktemp("findings")
-    summary = run_job(reduced_default_job(), cluster="sync", out=out, progress=False)
-    return out, summary
+    result = run_study(reduced_default_job(), out, cluster="sync", progress=False)
+    return out, result.main
 
 
 @pytest.fixture(scope="module")
@@ -83,16 +86,20 @@ def test_default_job_requests_what_the_findings_need():
 
 
 def test_run_writes_findings_and_network_files(run):
-    out, summary = run
-    assert (out / "findings.md") in summary.findings
-    assert "findings" in summary.timings
+    out, _ = run
+    assert (out / "findings.md").exists()
+    assert (out / "variants" / "published" / "results.zarr").is_dir()
     for name in ("coverage", "intensity", "trends", "position", "leaders", "sources_partner",
                  "sources_region", "gradient", "efficiency", "efficiency_region",
-                 "probabilities", "verdicts", "negative_weights"):
+                 "probabilities", "verdicts", "negative_weights", "size_neutral",
+                 "leaders_by_weight", "sources_definitions", "gradient_definitions",
+                 "efficiency_measures", "robustness", "context", "decisions",
+                 "interval_check"):
         assert (out / "findings" / f"{name}.csv").exists(), name
     for y in YEARS:
         assert (out / "networks" / f"W1_{y}.gexf").exists()
-    assert json.loads((out / "run.json").read_text())["findings"]
+    # run_study wrote the findings after both runs (the runner itself writes none)
+    assert json.loads((out / "run.json").read_text())["findings"] == []
 
 
 def test_store_layout_of_the_network(store):
@@ -100,17 +107,18 @@ def test_store_layout_of_the_network(store):
     for v in ("total_flow", "density_weighted", "density_binary", "intra_share", "S2", "S4",
               "S11", "first", "avg_clustering", "coreness_rho", "n_negative_edges",
               "negative_mass", "global_density_binary"):
-        assert ds[f"net_{v}"].dims == ("year", "draw"), v
+        assert ds[f"net_{v}"].dims == ("year", "draw", "weight"), v
     for v in ("strength", "strength_share", "pagerank", "coreness", "betweenness",
               "strength_rank", "coreness_rank", "pagerank_rank", "global_out_degree"):
-        assert ds[f"net_{v}"].dims == ("year", "draw", "node"), v
+        assert ds[f"net_{v}"].dims == ("year", "draw", "weight", "node"), v
+    assert ds["weight"].values.tolist() == ["W1"]
     nodes = [str(x) for x in ds["node"].values]
     assert len(nodes) == 15 and "CHN" in nodes and "ROM" in nodes
     assert [str(x) for x in ds["net_source"].values] == [*nodes, "Rest"]
     assert not ds["network_failed"].values.any()
     # the reduction over draws ran in the Dask graph and stored P(rank 1)
-    assert sm["net_strength_rank_p1"].dims == ("year", "node")
-    assert sm["net_total_flow"].dims == ("year", "stat")
+    assert sm["net_strength_rank_p1"].dims == ("year", "weight", "node")
+    assert sm["net_total_flow"].dims == ("year", "stat", "weight")
 
 
 def test_coverage_is_stated(tables, run):
@@ -257,20 +265,91 @@ def test_efficiency_against_the_benchmarks(tables, store):
 def test_verdicts_and_text(tables, run):
     ver = tables["verdicts"]
     assert ver["finding"].tolist() == [1, 2, 3, 4]
-    assert set(ver["verdict"]) <= {"supported", "partly supported", "not supported",
-                                   "not available", "undecided (base run only)"}
+    # WIOD 1995/2003/2011, 3 draws: the intensity relative to size falls (1.84 -> 0.83),
+    # Russia leads by strength in 1995, Southeast Asia has one covered member (IDN), and
+    # Germany's and Korea's e3 exceed China's.
+    assert ver["verdict"].tolist() == ["not supported", "not supported", "partly supported",
+                                       "not supported"]
+    assert "W1/balanced/with CHN" in ver.loc[0, "disagree"]
+    assert "Southeast Asia: 1 covered member(s) < 2" in ver.loc[2, "reason"]
     text = findings_text(run[0], write=False)
     for k in range(1, 5):
         assert f"## {k}." in text
-    assert "P(CHN first by strength, 2011)" in text
+    assert "## Robustness" in text and "## How to read" in text
+    assert "2. leader by strength, W1/balanced: RUS 1995" in text
 
 
-def test_report_html(run):
+def test_size_neutral_and_leaders(tables, store):
+    ds, _ = store
+    sn = tables["size_neutral"]
+    w = ds["net_weight"]
+    if "weight" in w.dims:
+        w = w.sel(weight="W1")
+    nodes = [str(x) for x in ds["node"].values]
+    for y in YEARS:
+        W = w.sel(year=y, draw=0).values
+        m = np.array([s in nodes for s in [str(x) for x in ds["net_source"].values]])
+        intra = W[np.ix_(m, m)].sum() / W[m].sum()
+        row = one(sn, year=y, indicator="intra_share", weight="W1", gross_output="balanced",
+                  focal="with")
+        assert row["base"] == pytest.approx(intra, rel=1e-12)
+        # the runner's own intra share of the same network
+        stored = ds["net_intra_share"].sel(year=y, draw=0)
+        stored = stored.sel(weight="W1") if "weight" in stored.dims else stored
+        assert row["base"] == pytest.approx(float(stored), rel=1e-12)
+        world = ds["br_capture_world_flow"].sel(year=y, draw=0, br_weight="W1").item()
+        size = W[:, m].sum() / world
+        inten = one(sn, year=y, indicator="intensity", weight="W1", gross_output="balanced",
+                    focal="with")
+        assert inten["base"] == pytest.approx(intra / size, rel=1e-12)
+    lead = tables["leaders_by_weight"]
+    lb = lead[(lead.weight == "W1") & (lead.gross_output == "balanced")]
+    assert lb["leader"].tolist()[0] == "RUS" and lb["leader"].tolist()[-1] == "CHN"
+    pr = tables["probabilities"]
+    np.testing.assert_allclose(pr["mcse"], np.sqrt(pr["probability"] * (1 - pr["probability"])
+                                                   / pr["n_draws"]))
+    rob = tables["robustness"]
+    ok = rob[rob.testable]
+    np.testing.assert_allclose(ok["mcse"], np.sqrt(ok["p_min"] * (1 - ok["p_min"])
+                                                   / ok["n_draws"]))
+    assert set(rob[rob.finding == 1]["gross_output"]) == {"balanced", "published"}
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed "
+                    "(apt-get install chromium chromium-driver)")
+def test_report_html_rendered_in_chromium(run, tables, tmp_path):
+    import html as _html
+    import re
+    import subprocess
+
     path = write_report(run[0])
-    html = path.read_text()
-    assert path.name == "report.html" and html.startswith("<!DOCTYPE html>")
-    assert html.count("<svg") >= 4 and "Verdicts" in html
-    assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    raw = path.read_text()
+    assert path.name == "report.html" and raw.startswith("<!DOCTYPE html>")
+    assert "http://" not in raw.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    proc = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
+         path.resolve().as_uri()], capture_output=True, text=True, timeout=120, check=True)
+    dom = proc.stdout
+    ver = findings(run[0])["verdicts"]
+    for _, r in ver.iterrows():
+        cell = re.search(rf'id="verdict-{r.finding}"[^>]*>([^<]*)<', dom)
+        assert cell is not None and _html.unescape(cell.group(1)) == r.verdict
+        dis = re.search(rf'id="disagree-{r.finding}"[^>]*>([^<]*)<', dom)
+        assert _html.unescape(dis.group(1)) == (r.disagree if isinstance(r.disagree, str)
+                                               else "")
+    # a number of the robustness section, against the size-neutral table
+    sn = tables["size_neutral"]
+    r0 = one(sn, year=YEARS[0], indicator="intensity", weight="W1", gross_output="balanced",
+             focal="with")["base"]
+    assert f"intensity {r0:.3f} -> " in _html.unescape(dom)
+    # the figures rendered as SVG elements of the DOM (with their plotted points)
+    assert len(re.findall(r"<svg[^>]*>", dom)) >= 5
+    assert len(re.findall(r"<circle", dom)) >= 5
 
 
 def test_write_findings_options(run, tmp_path):
@@ -285,9 +364,9 @@ def test_write_findings_options(run, tmp_path):
 def test_a_job_without_network_or_china_measures(tmp_path):
     job = {"name": "bare", "data": "wiod2013", "years": [2011], "measures": ["vby"],
            "draws": {"n": 1, "block": 2, "seed": 1}, "findings": True}
-    s = run_job(job, cluster="sync", out=tmp_path, progress=False)
-    assert s.findings
-    text = (tmp_path / "findings.md").read_text()
+    run_job(job, cluster="sync", out=tmp_path, progress=False)
+    text = write_findings(tmp_path).text
+    assert text == (tmp_path / "findings.md").read_text()
     assert "Not available: the job has no network section" in text
     assert "Not available: the job lacks the china_va measure" in text
     assert load_job({**job, "findings": None}).findings is None
@@ -316,7 +395,7 @@ def test_the_same_code_on_a_table_with_more_members(tmp_path):
     spec["draws"].update(n=2, block=3)
     out = tmp_path / "out"
     run_job(spec, cluster="sync", out=out, progress=False)
-    t = findings(out)
+    t = write_findings(out).frames
     cov = t["coverage"].set_index("region")
     assert cov["n_present"].sum() == 23
     assert cov.loc["Southeast Asia", "n_present"] == 6

@@ -961,10 +961,105 @@ def _text(tables: Mapping[str, pd.DataFrame], src: _Source) -> str:
                     "", _md_table(pv, list(pv.columns)), ""]
     else:
         out += ["Not available: the job lacks the final_dva_rate measure.", ""]
+    out += ["## Robustness", "", *[f"- {x}" for x in robustness_text(tables, f)], ""]
+    out += ["## How to read", "", *[f"- {x}" for x in how_to_read(tables)], ""]
     out += ["Method notes: METHODS.md §5 (network), §6 (China's measures), §7.2 (bootstrap). "
             "Findings are derived from the result store; see findings/*.csv for every number.",
             ""]
     return "\n".join(out)
+
+
+def how_to_read(tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    """The conventions a reader needs (units, nominal values, RoW share), one line each."""
+    lines = [
+        "Flows are in the table's unit (WIOD 2013: millions of current US dollars), nominal: "
+        "every flow of a growing economy grows, so nominal levels (total_flow) are context "
+        "and never decide a verdict; verdicts use shares and ratios.",
+        "Edges i -> j are computed on the full table, then restricted to the members plus "
+        "one Rest node; W1 = VA of i in j's gross exports, W2 = VAX, W3 = WWZ terms 1-8, "
+        "W4 = intermediate goods. Balanced gross output = row sums of Z and Y; published = "
+        "the database's output column.",
+        "Values are 'base [2.5 %, 97.5 %]' (unperturbed table, then percentiles over the "
+        "draws); probabilities are shares of the draws, '± x' their Monte Carlo standard "
+        "error sqrt(P(1-P)/R).",
+        "Intensity = intra share / members' share of world flows of the same weight: 1 when "
+        "members trade with each other as their size predicts.",
+    ]
+    ctx = tables.get("context", pd.DataFrame())
+    if len(ctx) and "row_share_min" in ctx:
+        c = ctx.dropna(subset=["row_share_min"])
+        if len(c):
+            lines.append(
+                f"The table's rest-of-world region (where most B&R members are) holds "
+                f"{100 * c['row_share_min'].min():.0f}-{100 * c['row_share_max'].max():.0f} % "
+                "of world flows (base, all weights and years): that part of the group is not "
+                "visible country by country.")
+    if len(ctx) and "emptied_networks" in ctx:
+        lines.append(
+            f"Negative flows set to 0: {int(ctx['emptied_networks'].sum())} (year, draw, "
+            f"weight, convention) networks; largest emptied share "
+            f"{100 * float(np.nan_to_num(ctx['emptied_share_max']).max()):.2g} %.")
+    ic = tables.get("interval_check", pd.DataFrame())
+    if len(ic):
+        bad = ic[ic["n_outside"] > 0]
+        lines.append(
+            f"Base outside its own 2.5-97.5 % interval: {int(bad['n_outside'].sum())} of "
+            f"{int(ic['n_values'].sum())} values" + (": " + "; ".join(
+                f"{r['indicator']} ({r['table']}) {r['years_outside']}"
+                for _, r in bad.head(12).iterrows()) if len(bad) else "") +
+            " (findings/interval_check.csv).")
+    return lines
+
+
+def robustness_text(tables: Mapping[str, pd.DataFrame], focal: str) -> list[str]:
+    """The verdict of each finding with the variants that disagree, and the key numbers."""
+    lines = []
+    dec = tables.get("decisions", pd.DataFrame())
+    for _, d in dec.iterrows():
+        extra = f"; variants that disagree: {d['disagree']}" if isinstance(
+            d["disagree"], str) and d["disagree"] else ""
+        why = f" ({d['reason']})" if isinstance(d["reason"], str) and d["reason"] else ""
+        lines.append(f"Finding {int(d['finding'])}: {d['verdict']}{why}{extra}.")
+    sn = tables.get("size_neutral", pd.DataFrame())
+    if len(sn):
+        y0, y1 = int(sn["year"].min()), int(sn["year"].max())
+        for (w, go, fc), g in sn.groupby(["weight", "gross_output", "focal"], sort=False):
+            vals = []
+            for ind in ("intra_share", "intensity"):
+                r0 = g[(g["indicator"] == ind) & (g["year"] == y0)]
+                r1 = g[(g["indicator"] == ind) & (g["year"] == y1)]
+                if len(r0) and len(r1):
+                    vals.append(f"{ind} {_fmt(float(r0['base'].iloc[0]))} -> "
+                                f"{_fmt(float(r1['base'].iloc[0]))}")
+            lines.append(f"1. {w}/{go}/{fc} {focal}, {y0} -> {y1}: " + ", ".join(vals))
+    ld = tables.get("leaders_by_weight", pd.DataFrame())
+    if len(ld):
+        for (w, go), g in ld.groupby(["weight", "gross_output"], sort=False):
+            runs, prev = [], None
+            for _, r in g.iterrows():
+                if r["leader"] != prev:
+                    runs.append([r["leader"], int(r["year"]), int(r["year"])])
+                    prev = r["leader"]
+                else:
+                    runs[-1][2] = int(r["year"])
+            sw = [str(int(y)) for y in g.loc[g["switch"], "year"]]
+            lines.append(f"2. leader by strength, {w}/{go}: " + ", ".join(
+                f"{a} {b}" + (f"-{c}" if c != b else "") for a, b, c in runs)
+                + (f"; switch years {' '.join(sw)}" if sw else "; no switch"))
+    rob = tables.get("robustness", pd.DataFrame())
+    if len(rob):
+        for k in (3, 4):
+            sub = rob[(rob["finding"] == k) & rob["testable"] & ~rob["holds"]]
+            if len(sub):
+                lines.append(f"{k}. tests that do not hold: " + "; ".join(
+                    f"{r['test']} [{r['variant']}] P = {r['p_min']:.2f} ± {r['mcse']:.2f}"
+                    for _, r in sub.head(12).iterrows())
+                    + (f" (+{len(sub) - 12} more in robustness.csv)" if len(sub) > 12 else ""))
+            nt = rob[(rob["finding"] == k) & ~rob["testable"]]
+            if len(nt):
+                lines.append(f"{k}. cannot be tested: " + "; ".join(sorted(set(
+                    f"{r['test']}: {r['note']}" for _, r in nt.iterrows()))))
+    return lines
 
 
 def findings_text(

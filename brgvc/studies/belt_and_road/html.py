@@ -172,6 +172,14 @@ def _figures(tables: dict[str, pd.DataFrame], focal: str) -> list[str]:
         figs.append(svg_line_chart(
             [_series(it[it["indicator"] == "intra_share"], "intra share")],
             title="1. Intra-B&R share of members' outflows"))
+    sn = tables.get("size_neutral", pd.DataFrame())
+    if len(sn):
+        sel = sn[(sn["indicator"] == "intensity") & (sn["gross_output"] == "balanced")]
+        figs.append(svg_line_chart(
+            [_series(sel[(sel["weight"] == w) & (sel["focal"] == fc)], f"{w} {fc} {focal}",
+                     band=(w == "W1" and fc == "with"))
+             for w in dict.fromkeys(sel["weight"]) for fc in ("with", "without")],
+            title="1. Intensity: intra share / members' share of world flows", hline=1.0))
     pos = tables.get("position", pd.DataFrame())
     if len(pos):
         figs.append(svg_line_chart(
@@ -248,8 +256,14 @@ def write_report(results_dir: str | Path, path: str | Path | None = None) -> Pat
     ver = tables["verdicts"]
     rows = "".join(
         f"<tr><td>{int(r.finding)}</td><td>{html.escape(r.claim)}</td>"
-        f'<td class="{r.verdict.split()[0]}">{html.escape(r.verdict)}</td>'
+        f'<td class="{r.verdict.split()[0]}" id="verdict-{int(r.finding)}">'
+        f"{html.escape(r.verdict)}</td>"
+        f'<td id="disagree-{int(r.finding)}">{html.escape(str(r.disagree or ""))}</td>'
         f"<td>{html.escape(r.evidence)}</td></tr>" for r in ver.itertuples())
+    from brgvc.studies.belt_and_road.findings import how_to_read, robustness_text
+
+    read = "".join(f"<li>{html.escape(x)}</li>" for x in how_to_read(tables))
+    robust = "".join(f"<li>{html.escape(x)}</li>" for x in robustness_text(tables, focal))
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
         "<title>brgvc findings</title>", f"<style>{_CSS}</style></head><body>",
@@ -257,9 +271,13 @@ def write_report(results_dir: str | Path, path: str | Path | None = None) -> Pat
         f'<p class="note">{html.escape(description)}</p>',
         "<h2>Verdicts</h2>",
         "<table><tr><th>#</th><th>claim (Zheng et al. 2019)</th><th>verdict</th>"
-        f"<th>evidence</th></tr>{rows}</table>",
-        '<p class="note">"supported": every key probability ≥ 0.9 over the bootstrap draws; '
-        '"partly": some. See findings.md for the full text.</p>',
+        f"<th>variants that disagree</th><th>evidence (primary variant)</th></tr>{rows}"
+        "</table>",
+        '<p class="note">"supported": the claim holds (P ≥ 0.9 in every covered year, or the '
+        "trend test) for the primary indicator and every variant; \"partly\": for some; "
+        '"not supported": for none; docs/findings.md states the rule.</p>',
+        f'<h2>How to read</h2><ul id="how-to-read">{read}</ul>',
+        f'<h2>Robustness</h2><ul id="robustness">{robust}</ul>',
         "<h2>Coverage</h2>", _table_html(tables["coverage"]),
         "<h2>Figures</h2>",
         *[f'<div class="fig">{svg}</div>' for svg in _figures(tables, focal)],

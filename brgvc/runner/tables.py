@@ -46,15 +46,25 @@ def parquet_available() -> bool:
 
 
 def _tidy(arr: xr.DataArray) -> pd.DataFrame:
-    """A DataArray as a long frame: one column per dim, then ``value``."""
-    arr = arr.assign_coords(
-        {d: np.asarray(arr[d].values).astype(object) for d in arr.dims
-         if d in arr.coords and arr[d].dtype.kind in "UOT"}
-    )
-    arr = arr.drop_vars([c for c in arr.coords if c not in arr.dims])
+    """A DataArray as a long frame: one column per dim (its labels), then ``value``.
+
+    Rows in C order of the dims, as ``to_dataframe().reset_index()`` gives them, built from
+    numpy directly (no MultiIndex).
+    """
+    values = np.asarray(arr.values)
     if arr.ndim == 0:
-        return pd.DataFrame({"value": [arr.values.item()]})
-    return arr.rename("value").to_dataframe().reset_index()
+        return pd.DataFrame({"value": [values.item()]})
+    shape = values.shape
+    cols: dict[str, np.ndarray] = {}
+    for i, d in enumerate(arr.dims):
+        lab = np.asarray(arr[d].values) if d in arr.coords else np.arange(shape[i])
+        if lab.dtype.kind in "UOT":
+            lab = lab.astype(object)
+        inner = int(np.prod(shape[i + 1:], dtype=np.int64))
+        outer = int(np.prod(shape[:i], dtype=np.int64))
+        cols[str(d)] = np.tile(np.repeat(lab, inner), outer)
+    cols["value"] = values.reshape(-1)
+    return pd.DataFrame(cols)
 
 
 class _Sink:
@@ -147,7 +157,8 @@ def write_tables(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    ds = xr.open_zarr(results, consolidated=False, zarr_format=3)
+    # chunks=None: lazy zarr arrays read directly, without a Dask graph per variable.
+    ds = xr.open_zarr(results, consolidated=False, zarr_format=3, chunks=None)
     try:
         names = [v for v in ds.data_vars if v not in FLAG_VARS]
         if "draws" in tables:
@@ -167,7 +178,7 @@ def write_tables(
         ds.close()
     if summary is not None and "summary" in tables and Path(summary).exists():
         verify_store(summary)
-        sm = xr.open_zarr(summary, consolidated=False, zarr_format=3)
+        sm = xr.open_zarr(summary, consolidated=False, zarr_format=3, chunks=None)
         try:
             for name in sm.data_vars:
                 derived = name.endswith(("_p_rise", "_p1"))

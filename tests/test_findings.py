@@ -81,8 +81,10 @@ def test_default_job_requests_what_the_findings_need():
     job = load_job(default_job_path())
     names = {m.name for m in job.measures}
     assert {"vbe", "china_va", "china_efficiency", "final_dva_rate"} <= names
-    assert job.network["weight"] == "W1" and job.network["negative"] == "clip"
+    assert list(job.network["weight"]) == ["W1", "W2", "W3", "W4"]
+    assert job.network["negative"] == "clip"
     assert job.findings is not None and job.findings["gexf"]
+    assert job.findings["min_members"] == 2
 
 
 def test_run_writes_findings_and_network_files(run):
@@ -111,7 +113,7 @@ def test_store_layout_of_the_network(store):
     for v in ("strength", "strength_share", "pagerank", "coreness", "betweenness",
               "strength_rank", "coreness_rank", "pagerank_rank", "global_out_degree"):
         assert ds[f"net_{v}"].dims == ("year", "draw", "weight", "node"), v
-    assert ds["weight"].values.tolist() == ["W1"]
+    assert ds["weight"].values.tolist() == ["W1", "W2", "W3", "W4"]
     nodes = [str(x) for x in ds["node"].values]
     assert len(nodes) == 15 and "CHN" in nodes and "ROM" in nodes
     assert [str(x) for x in ds["net_source"].values] == [*nodes, "Rest"]
@@ -144,11 +146,11 @@ def test_intervals_and_base_values(tables, store):
     for y in YEARS:
         for ind in ("total_flow", "density_weighted", "intra_share"):
             assert one(it, year=y, indicator=ind)["base"] == \
-                ds[f"net_{ind}"].sel(year=y, draw=0).item()
+                ds[f"net_{ind}"].sel(year=y, draw=0, weight="W1").item()
     assert one(it, year=YEARS[0], indicator="total_flow_index")["base"] == 1.0
     pos = tables["position"]
     assert one(pos, year=2011, indicator="strength_rank")["base"] == \
-        ds["net_strength_rank"].sel(year=2011, draw=0, node="CHN").item()
+        ds["net_strength_rank"].sel(year=2011, draw=0, node="CHN", weight="W1").item()
 
 
 def test_statistics_equal_the_runners_reduction(tables, store):
@@ -156,24 +158,25 @@ def test_statistics_equal_the_runners_reduction(tables, store):
     it = tables["intensity"]
     for y in YEARS:
         row = one(it, year=y, indicator="total_flow")
-        st = sm["net_total_flow"].sel(year=y)
+        st = sm["net_total_flow"].sel(year=y, weight="W1")
         for stat in STATS:
             assert row[stat] == pytest.approx(st.sel(stat=stat).item(), rel=1e-12, nan_ok=True)
     pr = tables["probabilities"]
     for y in YEARS:
         p = one(pr, event="CHN ranks first by strength", year=str(y))["probability"]
-        assert p == sm["net_strength_rank_p1"].sel(year=y, node="CHN").item()
+        assert p == sm["net_strength_rank_p1"].sel(year=y, node="CHN", weight="W1").item()
     span = f"{YEARS[0]}-{YEARS[-1]}"
     assert one(pr, event="S2 last year > first year", year=span)["probability"] == \
-        sm["net_S2_p_rise"].item()
+        sm["net_S2_p_rise"].sel(weight="W1").item()
     assert one(pr, event="intra_share last year > first year", year=span)["probability"] == \
-        sm["net_intra_share_p_rise"].item()
+        sm["net_intra_share_p_rise"].sel(weight="W1").item()
 
 
 def test_total_flow_is_the_edge_table_and_strength_is_w1(run, tables, store, base_2011):
     out = run[0]
     ds, _ = store
     edges = pd.read_csv(out / "networks" / "edges.csv")
+    edges = edges[edges["weight"] == "W1"]
     it = tables["intensity"]
     for y in YEARS:
         assert edges[edges["year"] == y]["base"].sum() == pytest.approx(
@@ -187,7 +190,7 @@ def test_total_flow_is_the_edge_table_and_strength_is_w1(run, tables, store, bas
     sub = W1[np.ix_(idx, idx)]
     np.fill_diagonal(sub, 0.0)
     c = nodes.index("CHN")
-    strength = ds["net_strength"].sel(year=2011, draw=0, node="CHN").item()
+    strength = ds["net_strength"].sel(year=2011, draw=0, node="CHN", weight="W1").item()
     assert strength == pytest.approx(sub[c].sum() + sub[:, c].sum(), rel=1e-10)
     # the same from the stored vbe measure (another variable of the same store)
     vbe = ds["vbe"].sel(year=2011, draw=0, source=nodes, exporter=nodes).values.copy()
@@ -195,7 +198,7 @@ def test_total_flow_is_the_edge_table_and_strength_is_w1(run, tables, store, bas
     assert strength == pytest.approx(vbe[c].sum() + vbe[:, c].sum(), rel=1e-12)
     nodes_csv = pd.read_csv(out / "networks" / "nodes.csv")
     row = nodes_csv[(nodes_csv.year == 2011) & (nodes_csv.node == "CHN")
-                    & (nodes_csv.metric == "strength")]
+                    & (nodes_csv.metric == "strength") & (nodes_csv.weight == "W1")]
     assert row["base"].item() == pytest.approx(strength, rel=1e-12)
     assert row["region"].item() == "China"
 
@@ -207,7 +210,8 @@ def test_gexf_holds_the_base_network(run, store):
     G = nx.read_gexf(run[0] / "networks" / "W1_2011.gexf")
     assert G.number_of_nodes() == 15 and "Rest" not in G
     total = sum(w for _, _, w in G.edges(data="weight"))
-    assert total == pytest.approx(ds["net_total_flow"].sel(year=2011, draw=0).item(), rel=1e-9)
+    assert total == pytest.approx(
+        ds["net_total_flow"].sel(year=2011, draw=0, weight="W1").item(), rel=1e-9)
     assert G.nodes["CHN"]["region"] == "China"
 
 

@@ -164,8 +164,19 @@ def _finding2(srcs: Sequence[Any], focal: str, frame_fn) -> tuple[pd.DataFrame, 
 # ------------------------------------------------------------------------------ finding 3
 
 
+def _gdp(src: Any, partners: list[str]) -> xr.DataArray | None:
+    g = src.var("br_capture", "gdp")
+    if g is None:
+        return None
+    return g.sel(br_importer=partners).rename(br_importer="partner").load()
+
+
 def _definitions(src: Any, focal: str) -> dict[str, tuple[xr.DataArray, xr.DataArray | None]]:
-    """Definitions of "value added the focal country obtains from j": (level, partner size)."""
+    """Definitions of "value added the focal country obtains from j": (level, partner size).
+
+    The partner size is j's total incoming flow of the same weight (so that the normalised
+    value is the focal country's share among j's sources).
+    """
     out: dict[str, tuple[xr.DataArray, xr.DataArray | None]] = {}
     W = net_array(src, "weight")
     members = [str(n) for n in src.ds["node"].values] if "node" in src.ds.coords else []
@@ -211,13 +222,16 @@ def _finding3(
                      next((n for n in defs if n.startswith("W3")), next(iter(defs), "")))
         for name, (lvl, size) in defs.items():
             partners = [str(p) for p in lvl["partner"].values]
+            gdp = _gdp(src, partners)
             region_of = {p: src.region_of(p) for p in partners if src.region_of(p)}
             lon = np.array([capital_lonlat(src.iso.get(p, p))[0] for p in partners])
-            for norm in ("level", "size-normalised"):
+            for norm in ("level", "size-normalised", "per partner GDP"):
                 if norm == "level":
                     v, how = lvl, "sum"
-                elif size is not None:
+                elif norm == "size-normalised" and size is not None:
                     v, how = (lvl / size.sel(partner=partners)).where(size > 0), "mean"
+                elif norm == "per partner GDP" and gdp is not None:
+                    v, how = (lvl / gdp).where(gdp > 0), "mean"
                 else:
                     continue
                 variant = f"{name}/{norm}/{_go(src)}"

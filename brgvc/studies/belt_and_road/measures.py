@@ -77,7 +77,8 @@ def capture_inputs(
     -------
     xarray.Dataset
         ``num``, ``den`` (br_rate, br_exporter, br_importer); ``vbss`` (br_exporter,
-        br_sector); ``final_sector`` (br_exporter, br_sector, br_member: the grouping's
+        br_sector); ``gdp`` (br_importer: each country's value added, the size of a
+        partner); ``final_sector`` (br_exporter, br_sector, br_member: the grouping's
         members); ``world_flow`` and ``row_flow`` (br_weight). Dims carry a ``br_`` prefix
         because the result store shares one coordinate per dim name across measures.
     """
@@ -146,6 +147,8 @@ def capture_inputs(
         "final_sector": xr.DataArray(
             fin, dims=("br_exporter", "br_sector", "br_member"),
             coords={"br_exporter": ex, "br_sector": sectors, "br_member": lab[members]}),
+        "gdp": xr.DataArray(np.asarray(s.va, dtype=np.float64).reshape(G, N).sum(1),
+                            dims=("br_importer",), coords={"br_importer": lab}),
         "world_flow": xr.DataArray(np.array(world), dims=("br_weight",),
                                    coords={"br_weight": np.array(list(weights), dtype=object)}),
         "row_flow": xr.DataArray(np.array(row), dims=("br_weight",),

@@ -12,13 +12,20 @@ registers:
 ``read_year(path, year) -> dict``
     ``Z`` (GN × GN), ``Y`` (GN × G·F, country-major by destination then category), ``x``
     (GN, the publisher's output, or row sums where the database has none), ``regions``,
-    ``sectors``, ``fd``, ``year``, ``sha256`` (file name -> checksum of every file read) and
-    ``dropped`` (what was left out of the cube: tax and value-added rows, discrepancy rows and
-    columns, with their totals).
+    ``sectors``, ``fd``, ``year``, ``sha256`` (file name -> checksum of every file read),
+    ``dropped`` (totals of what was left out of Z and Y: primary-input rows, discrepancy rows
+    and columns), ``unit_factor`` (applied to reach million USD/EUR) and, where the database
+    publishes them, ``va_published`` (K × GN primary-input rows), ``va_components`` (their K
+    labels) and ``va_total`` (those that add up to value added).
+``va_labels(path) -> (components, va_total)``
+    The primary-input rows without reading the numbers of every year (registered as
+    ``Format.va_labels``; ``open_mrio`` adds ``va_published`` to the cube).
 
-A reader reads one year at a time and holds at most a few copies of that year's matrices;
-every problem with a file raises :class:`brgvc.schema.MRIOError` naming the file, the year
-and, where it applies, the cell and the layout that was expected.
+A reader reads one year at a time and holds at most a few copies of that year's matrices.
+It checks every cell it uses before it returns, so a bad file fails before anything of that
+year is written; every problem raises one line of :class:`brgvc.schema.MRIOError` naming
+the file, the year and, for a cell, its position as a spreadsheet shows it (CSV line = row,
+field = column: ``row 12, column 7 (G12)``) with the row and column labels.
 """
 
 from __future__ import annotations

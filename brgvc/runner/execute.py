@@ -441,9 +441,10 @@ def run_job(
         YAML (``cluster/local.yaml``, ``cluster/slurm.yaml``) or a ``distributed.Client``.
     out : str or Path
         Output folder: ``results.zarr`` (per-draw results), ``summary.zarr`` (statistics over
-        draws), ``tables/`` (CSV/Parquet), ``run.json`` (this summary), and for jobs with a
-        findings section (default with a network) ``findings.md``, ``findings/`` and
-        ``networks/``.
+        draws), ``tables/`` (Parquet summaries by default; per-draw and CSV tables on
+        request), ``run.json`` (this summary) and ``outputs.json`` (the record that makes a
+        re-run of the finished job a no-op). A study's findings are not written here: the
+        caller hands ``summary.findings_options`` to the study.
     progress : bool or file
         Print a progress line to stderr (or to the given stream).
 

@@ -174,7 +174,7 @@ def cmd_decompose(args: argparse.Namespace) -> int:
     from brgvc.datasets import open_dataset
     from brgvc.measures.decompose import decompose, write_tidy
 
-    ds = open_dataset(args.data, years=[args.year], gross_output=args.x)
+    ds = open_dataset(args.data, years=[args.year], gross_output=args.x, lazy=False)
     df = decompose(ds, args.method, args.year)
     out = write_tidy(df, args.out)
     print(f"{args.method} {args.year}: {len(df)} rows -> {out}")

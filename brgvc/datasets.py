@@ -35,6 +35,7 @@ def open_dataset(
     name: str = "wiod2013",
     years: Iterable[int] | None = None,
     gross_output: str = "balanced",
+    lazy: bool = True,
 ) -> xr.Dataset:
     """Open an embedded dataset or a cube store as a lazy canonical cube.
 
@@ -48,6 +49,9 @@ def open_dataset(
     gross_output : {"balanced", "published"}
         ``"balanced"``: x = Z·1 + Y·1 and va = x − 1'Z (identities hold exactly);
         ``"published"``: the database's own output column.
+    lazy : bool, optional
+        For an embedded dataset: False reads the years now into numpy arrays without
+        importing dask (quick one-year commands). Cube stores always open lazily.
 
     Returns
     -------
@@ -65,7 +69,8 @@ def open_dataset(
         from brgvc.readers import open_mrio
 
         fmt, _ = EMBEDDED[name]
-        return open_mrio(fmt, data_path(name), years=years, gross_output=gross_output)
+        return open_mrio(fmt, data_path(name), years=years, gross_output=gross_output,
+                         lazy=lazy)
     if Path(name).exists():
         from brgvc.readers.store import open_cube
 

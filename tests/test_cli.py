@@ -169,3 +169,20 @@ def test_top_level_api_is_lazy_and_complete():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_eager_embedded_read_equals_the_lazy_one_without_dask():
+    code = ("import sys; from brgvc.datasets import open_dataset;"
+            "ds = open_dataset('wiod2013', years=[2011], lazy=False);"
+            "assert not any(m == 'dask' or m.startswith('dask.') for m in sys.modules);"
+            "import numpy as np; np.save(sys.argv[1], ds['Z'].values)")
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "z.npy"
+        out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                             text=True)
+        assert out.returncode == 0, out.stderr
+        eager = np.load(path)
+    lazy = open_dataset("wiod2013", years=[2011])["Z"].values
+    np.testing.assert_array_equal(eager, lazy)

@@ -10,8 +10,6 @@ import functools
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import dask
-import dask.array as da
 import numpy as np
 import xarray as xr
 
@@ -165,6 +163,7 @@ def open_mrio(
     path: str | Path,
     years: Iterable[int] | None = None,
     gross_output: str = "balanced",
+    lazy: bool = True,
 ) -> xr.Dataset:
     """Open a database's files as a lazy canonical cube, one dask chunk per year.
 
@@ -178,6 +177,9 @@ def open_mrio(
         Years to open (default: all found).
     gross_output : {"balanced", "published"}
         Gross-output convention (see :func:`brgvc.schema.with_gross_output`).
+    lazy : bool, optional
+        True (default): dask arrays, read when computed. False: the years are read now into
+        numpy arrays, without importing dask (the quick path of one-year commands).
 
     Returns
     -------
@@ -193,15 +195,33 @@ def open_mrio(
     labs = f.va_labels(path) if f.va_labels is not None else None
     comps, va_total = labs if labs is not None else (None, None)
     Zs, Ys, xs, vas = [], [], [], []
-    for y in sel:
-        d = dask.delayed(_checked_read, pure=True)(f.read_year, str(path), y, comps)
-        Zs.append(da.from_delayed(d["Z"], (G * N, G * N), np.float64).reshape(1, G, N, G, N))
-        Ys.append(da.from_delayed(d["Y"], (G * N, G * F), np.float64).reshape(1, G, N, G, F))
-        xs.append(da.from_delayed(d["x"], (G * N,), np.float64).reshape(1, G, N))
-        if comps is not None:
-            K = len(comps)
-            vas.append(da.from_delayed(d["va_published"], (K, G * N), np.float64)
-                       .reshape(1, K, G, N))
+    if lazy:
+        # Imported here: dask costs most of a short command's start-up.
+        import dask
+        import dask.array as da
+
+        concat = da.concatenate
+        for y in sel:
+            d = dask.delayed(_checked_read, pure=True)(f.read_year, str(path), y, comps)
+            Zs.append(da.from_delayed(d["Z"], (G * N, G * N), np.float64))
+            Ys.append(da.from_delayed(d["Y"], (G * N, G * F), np.float64))
+            xs.append(da.from_delayed(d["x"], (G * N,), np.float64))
+            if comps is not None:
+                vas.append(da.from_delayed(d["va_published"], (len(comps), G * N), np.float64))
+    else:
+        concat = np.concatenate
+        for y in sel:
+            d = _checked_read(f.read_year, str(path), y, comps)
+            Zs.append(np.asarray(d["Z"], dtype=np.float64))
+            Ys.append(np.asarray(d["Y"], dtype=np.float64))
+            xs.append(np.asarray(d["x"], dtype=np.float64))
+            if comps is not None:
+                vas.append(np.asarray(d["va_published"], dtype=np.float64))
+    Zs = [a.reshape(1, G, N, G, N) for a in Zs]
+    Ys = [a.reshape(1, G, N, G, F) for a in Ys]
+    xs = [a.reshape(1, G, N) for a in xs]
+    if comps is not None:
+        vas = [a.reshape(1, len(comps), G, N) for a in vas]
     attrs = dict(f.attrs)
     attrs["format"] = fmt
     if comps is not None:
@@ -218,15 +238,15 @@ def open_mrio(
     )
     ds = xr.Dataset(
         {
-            "Z": (template["Z"].dims, da.concatenate(Zs, axis=0)),
-            "Y": (template["Y"].dims, da.concatenate(Ys, axis=0)),
-            "x_published": (template["x_published"].dims, da.concatenate(xs, axis=0)),
+            "Z": (template["Z"].dims, concat(Zs, axis=0)),
+            "Y": (template["Y"].dims, concat(Ys, axis=0)),
+            "x_published": (template["x_published"].dims, concat(xs, axis=0)),
         },
         coords={**{k: v for k, v in template.coords.items() if k != "year"}, "year": sel},
         attrs=attrs,
     )
     if comps is not None:
-        ds["va_published"] = (VA_PUBLISHED_DIMS, da.concatenate(vas, axis=0))
+        ds["va_published"] = (VA_PUBLISHED_DIMS, concat(vas, axis=0))
         ds = ds.assign_coords({VA_COMPONENT: label_coord(comps)})
     return with_gross_output(ds, gross_output)
 

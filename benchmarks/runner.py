@@ -273,7 +273,7 @@ def outputs_and_rerun(default, tmp: Path, years: str, n: int) -> None:
         if not keep_record:
             (out / "outputs.json").unlink(missing_ok=True)
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "brgvc.runner", "run", str(spec_file), "--out",
+        subprocess.run([sys.executable, "-m", "brgvc.cli", "run", str(spec_file), "--out",
                         str(out), "--cluster", "sync", "--no-progress"], check=True,
                        capture_output=True)
         rows.append((label, inproc, time.perf_counter() - t0, r.tasks_run))

@@ -182,11 +182,23 @@ def cmd_decompose(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import json
+
     from brgvc.runner import default_job_path, load_job, run_job
 
     job = load_job(args.job or default_job_path())
     summary = run_job(job, cluster=args.cluster, out=args.out, progress=not args.quiet)
-    if args.quiet:  # with progress on, run_job has already printed the summary
+    # The runner writes no study outputs (it does not import studies): the CLI wires them,
+    # unless the run was already current and its findings are there.
+    if summary.findings_options is not None and not (
+            summary.current and (summary.out / "findings.md").exists()):
+        from brgvc.studies.belt_and_road import write_findings
+
+        summary.findings = write_findings(summary.out, summary.findings_options).paths
+        (summary.out / "run.json").write_text(json.dumps(summary.to_dict(), indent=2) + "\n")
+    if args.json:
+        print(json.dumps(summary.to_dict()))
+    elif args.quiet:  # with progress on, run_job has already printed the summary
         print(summary)
     return 0
 
@@ -275,7 +287,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("--cluster", default="local",
                    help="local (default), sync, tcp://HOST:PORT or a cluster profile YAML")
     s.add_argument("--out", default="brgvc-results", help="output folder (default %(default)s)")
-    s.add_argument("--quiet", action="store_true", help="no progress output")
+    s.add_argument("--quiet", "--no-progress", action="store_true", help="no progress output")
+    s.add_argument("--json", action="store_true", help="print the run summary as JSON")
     s.set_defaults(func=cmd_run)
 
     formats = choices("ingest", _format_names)
@@ -389,7 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
-        print("brgvc: interrupted", file=sys.stderr)
+        print("brgvc: interrupted (run the same command again to resume)", file=sys.stderr)
         return 130
     except (ValueError, OSError, ArithmeticError, KeyError, ImportError, RuntimeError) as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

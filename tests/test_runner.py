@@ -241,7 +241,7 @@ def test_client_killed_then_resumed_finishes_only_missing_tasks(reference, tmp_p
     job_file = tmp_path / "job.yaml"
     job_file.write_text(yaml.safe_dump(JOB, sort_keys=False))
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "brgvc.runner", "run", str(job_file), "--out", str(out),
+    cmd = [sys.executable, "-m", "brgvc.cli", "run", str(job_file), "--out", str(out),
            "--cluster", "local", "--no-progress", "--json"]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

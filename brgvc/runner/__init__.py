@@ -14,7 +14,7 @@ Examples
 >>> print(plan_job(job, "brgvc-results"))          # doctest: +SKIP
 >>> summary = run_job(job, cluster="local", out="brgvc-results")   # doctest: +SKIP
 
-From the shell: ``python -m brgvc.runner run JOB --out DIR --cluster local|sync|tcp://...``.
+From the shell: ``brgvc run JOB --out DIR --cluster local|sync|tcp://...``.
 """
 
 import importlib

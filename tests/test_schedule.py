@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ pytest.importorskip("croniter")
 
 from brgvc.deploy.schedule import (
     ScheduledRun,
+    ScheduleResult,
     job_schedule,
     next_fire_times,
     run_schedule,
@@ -236,3 +240,155 @@ def test_run_schedule_with_the_real_runner(sched_job, tmp_path):
                          now=_utc(2026, 12, 14, 9))
     assert again[0].resumed and again[0].ok and again[0].out == out / "2026-12-14T0300"
     assert again[0].result.tasks_skipped == 1 and again[0].result.tasks_run == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# exit code and concurrency policies
+# ---------------------------------------------------------------------------------------------
+
+
+def test_failed_runs_give_exit_code_1_and_a_summary(sched_job, tmp_path):
+    run, _ = _recorder(fail={2})
+    runs = run_schedule(sched_job, tmp_path / "out", max_runs=3, now=START, run=run)
+    assert isinstance(runs, ScheduleResult) and len(runs) == 3
+    assert runs.failures == [runs[1]] and not runs.ok and runs.exit_code == 1
+    assert runs.summary().splitlines() == [
+        f"2026-12-07T0300  ok        {tmp_path / 'out' / '2026-12-07T0300'}",
+        f"2026-12-14T0300  failed    {tmp_path / 'out' / '2026-12-14T0300'}  "
+        "RuntimeError: worker lost",
+        f"2026-12-21T0300  ok        {tmp_path / 'out' / '2026-12-21T0300'}",
+        "3 runs: 2 ok, 1 failed, 0 cancelled, 0 firings skipped (concurrency forbid)",
+    ]
+    ok_run, _ = _recorder()
+    good = run_schedule(sched_job, tmp_path / "out2", max_runs=2, now=START, run=ok_run)
+    assert good.ok and good.exit_code == 0
+
+
+def test_forbid_records_the_skipped_firings(sched_job, tmp_path):
+    clock = FakeClock(START)
+    run, _ = _recorder(clock, duration=dt.timedelta(days=15))
+    runs = run_schedule(sched_job, tmp_path / "out", max_runs=2, now=clock.now,
+                        sleep=clock.sleep, run=run)
+    assert runs.skipped == [_utc(2026, 12, 14, 3), _utc(2026, 12, 21, 3),  # both overran
+                            _utc(2027, 1, 4, 3), _utc(2027, 1, 11, 3)]
+    assert [r.fire_time for r in runs] == [_utc(2026, 12, 7, 3), _utc(2026, 12, 28, 3)]
+
+
+def _waiting_run(wait_s: float):
+    """A run for 2026-12-07 that waits for the run of the next firing to start."""
+    second_started = threading.Event()
+    seen: dict[str, bool] = {}
+
+    def run(job: Any, cluster: Any, out: Path) -> str:
+        out.mkdir(parents=True, exist_ok=True)
+        if out.name == "2026-12-07T0300":
+            seen["overlap"] = second_started.wait(wait_s)
+        else:
+            second_started.set()
+        (out / "run.json").write_text("{}")
+        return out.name
+
+    return run, seen
+
+
+def test_allow_runs_overlapping_firings_at_once(sched_job, tmp_path):
+    run, seen = _waiting_run(20)
+    t0 = time.perf_counter()
+    runs = run_schedule(sched_job, tmp_path / "out", max_runs=2, now=START, run=run,
+                        concurrency="allow")
+    assert seen["overlap"] is True  # the first run was still going when the second began
+    assert time.perf_counter() - t0 < 15
+    assert [(r.fire_time, r.ok, r.result) for r in runs] == [
+        (_utc(2026, 12, 7, 3), True, "2026-12-07T0300"),
+        (_utc(2026, 12, 14, 3), True, "2026-12-14T0300")]
+    assert runs[0].finished >= runs[1].started and runs.exit_code == 0 and not runs.skipped
+    # the same runs under forbid never overlap: the first one waits in vain
+    run, seen = _waiting_run(0.3)
+    runs = run_schedule(sched_job, tmp_path / "out2", max_runs=2, now=START, run=run)
+    assert seen["overlap"] is False and [r.ok for r in runs] == [True, True]
+
+
+def test_allow_comes_from_the_job_and_records_failures(tmp_path):
+    job = tmp_path / "allow.yaml"
+    job.write_text("data: wiod2013\nyears: [2011]\nmeasures: [vby]\n"
+                   "schedule: {cron: '0 3 * * 1', concurrency: allow}\n")
+    run, calls = _recorder(fail={1})
+    runs = run_schedule(job, tmp_path / "out", max_runs=2, now=START, run=run)
+    assert runs.concurrency == "allow" and len(calls) == 2
+    assert [r.ok for r in runs] == [False, True] and runs.exit_code == 1
+
+
+def _replaceable_run(job: Any, cluster: Any, out: Path) -> str:
+    """Run for the 'replace' tests (module level: it runs in a spawned process)."""
+    out.mkdir(parents=True, exist_ok=True)
+    if out.name == "2026-12-07T0300":
+        child = subprocess.Popen(["sleep", "120"])  # e.g. a LocalCluster's worker
+        (out / "pids").write_text(f"{os.getpid()} {child.pid}")
+        time.sleep(120)
+    (out / "run.json").write_text("{}")
+    return f"done {out.name}"
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:  # a zombie waiting for its reaper is gone too
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_replace_terminates_the_running_run_and_its_children(sched_job, tmp_path):
+    clock = FakeClock(START)
+    pids = tmp_path / "out" / "2026-12-07T0300" / "pids"
+
+    def sleep(seconds: float) -> None:
+        if clock.t >= _utc(2026, 12, 7, 3):  # let the first run get going (a real process)
+            deadline = time.monotonic() + 30
+            while not pids.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        clock.sleep(seconds)
+
+    t0 = time.perf_counter()
+    runs = run_schedule(sched_job, tmp_path / "out", max_runs=2, now=clock.now, sleep=sleep,
+                        run=_replaceable_run, concurrency="replace")
+    assert time.perf_counter() - t0 < 40
+    run_pid, child_pid = map(int, pids.read_text().split())
+    assert [(r.cancelled, r.ok) for r in runs] == [(True, False), (False, True)]
+    assert runs[0].error == "cancelled: replaced by the run for 2026-12-14T03:00:00+00:00"
+    assert runs[1].result == "done 2026-12-14T0300"
+    assert not (pids.parent / "run.json").exists()  # left unfinished, to resume
+    assert _gone(run_pid) and _gone(child_pid)
+    assert runs.cancelled == [runs[0]] and runs.failures == [] and runs.exit_code == 0
+
+
+def test_allow_and_replace_with_the_real_runner(sched_job, tmp_path):
+    """Two real runs at once in threads; then a real run replaced in its process."""
+    out = tmp_path / "allow"
+    runs = run_schedule(sched_job, out, cluster="sync", max_runs=2, now=START,
+                        concurrency="allow")
+    assert [r.ok for r in runs] == [True, True], [r.error for r in runs]
+    assert [r.result.tasks_run for r in runs] == [1, 1] and runs.exit_code == 0
+    assert all((r.out / "run.json").is_file() for r in runs)
+
+    out = tmp_path / "replace"
+    runs = run_schedule(sched_job, out, cluster="sync", max_runs=2, now=START,
+                        concurrency="replace")
+    assert [r.cancelled for r in runs] == [True, False] and runs[1].ok, runs.summary()
+    assert runs[1].result.tasks_run == 1  # the RunSummary came back from the process
+    assert (out / "2026-12-14T0300" / "run.json").is_file()
+    assert not (out / "2026-12-07T0300" / "run.json").exists()
+    assert runs.exit_code == 0
+
+
+def test_a_real_failed_run_gives_exit_code_1(sched_job, tmp_path):
+    out = tmp_path / "out"
+    (out / "2026-12-07T0300").mkdir(parents=True)
+    (out / "2026-12-07T0300" / "notes.txt").write_text("not brgvc's")  # a foreign folder
+    runs = run_schedule(sched_job, out, cluster="sync", max_runs=2, now=START)
+    assert [r.ok for r in runs] == [False, True]
+    assert runs[0].error.startswith("ForeignFolderError") and runs.exit_code == 1
+    assert not (out / "2026-12-07T0300" / "run.json").exists()
+

@@ -592,7 +592,12 @@ def run_schedule(
                      " (resuming)" if resumed else "")
             rec = ScheduledRun(fire, out, resumed, ok=False, started=started)
             runs.append(rec)
-            out.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                out.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:  # recorded as the run's failure; the schedule goes on
+                finish(rec, False, _error_text(exc))
+                after = fire
+                continue
             if policy == "forbid":
                 try:
                     value, ok = run(job, cluster, out), True

@@ -413,3 +413,19 @@ def test_the_same_code_on_a_table_with_more_members(tmp_path):
     assert len(pr[pr.event == "Southeast Asia is the top source region"]) == 2
     assert set(xr.open_zarr(out / "results.zarr", consolidated=False)["node"].values) >= {
         "VNM", "KAZ", "MNG", "CHN"}
+
+
+def test_network_tables_read_the_runners_statistics(run, store):
+    from brgvc.report.networks import edge_frame
+
+    ds, sm = store
+    edges = pd.read_csv(run[0] / "networks" / "edges.csv")
+    e = edges[(edges.weight == "W2") & (edges.year == 2003) & (edges.source == "CHN")
+              & (edges.sink == "RUS")].iloc[0]
+    st = sm["net_weight"].sel(year=2003, weight="W2", net_source="CHN", net_sink="RUS")
+    for stat in ("base", "mean", "sd", "q025", "q975"):
+        assert e[stat] == pytest.approx(st.sel(stat=stat).item(), rel=1e-12)
+    # the same numbers as reducing the per-draw weights here (the runner's own reduction)
+    a, b = edge_frame(ds), edge_frame(ds, sm)
+    np.testing.assert_allclose(a[["base", "mean", "q025", "q975"]].to_numpy(float),
+                               b[["base", "mean", "q025", "q975"]].to_numpy(float), rtol=1e-12)

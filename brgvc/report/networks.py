@@ -57,23 +57,41 @@ def by_weight(ds: xr.Dataset) -> list[tuple[str | None, xr.Dataset]]:
     return [(str(w), ds.sel(weight=w, drop=True)) for w in ds["weight"].values]
 
 
-def _with_weight(ds: xr.Dataset, frame: Callable[[xr.Dataset], pd.DataFrame]) -> pd.DataFrame:
+def _with_weight(
+    ds: xr.Dataset, frame: Callable[[xr.Dataset, str | None], pd.DataFrame]
+) -> pd.DataFrame:
     parts = []
     for w, sub in by_weight(ds):
-        df = frame(sub)
+        df = frame(sub, w)
         if w is not None:
             df.insert(0, "weight", w)
         parts.append(df)
     return pd.concat(parts, ignore_index=True)
 
 
-def edge_frame(ds: xr.Dataset) -> pd.DataFrame:
+def _stored(summary: xr.Dataset | None, name: str, weight: str | None) -> xr.DataArray | None:
+    """The runner's statistics of a stored variable from ``summary.zarr`` (None: absent)."""
+    if summary is None or name not in summary:
+        return None
+    da = summary[name]
+    if "weight" in da.dims:
+        if weight is None:
+            return None
+        da = da.sel(weight=weight, drop=True)
+    return da.sel(stat=list(_STATS)).load()
+
+
+def edge_frame(ds: xr.Dataset, summary: xr.Dataset | None = None,
+               *, _weight: str | None = None) -> pd.DataFrame:
     """Tidy edge table of the member network: one row per year and directed edge.
 
     Parameters
     ----------
     ds : xarray.Dataset
         A result store with ``net_weight``.
+    summary : xarray.Dataset, optional
+        The run's ``summary.zarr``: the statistics are read from it (the runner's reduction)
+        instead of being recomputed.
 
     Returns
     -------
@@ -84,10 +102,12 @@ def edge_frame(ds: xr.Dataset) -> pd.DataFrame:
         (a ``weight`` dim) a first column ``weight`` names each row's.
     """
     if "weight" in ds.dims:
-        return _with_weight(ds, edge_frame)
+        return _with_weight(ds, lambda sub, w: edge_frame(sub, summary, _weight=w))
     members = _members(ds)
     W = ds["net_weight"].sel(net_source=members, net_sink=members).load()
-    st = _stats(W).transpose("year", "net_source", "net_sink", "stat").values
+    st = _stored(summary, "net_weight", _weight)
+    st = _stats(W) if st is None else st.sel(net_source=members, net_sink=members)
+    st = st.transpose("year", "net_source", "net_sink", "stat").values
     years = [int(y) for y in ds["year"].values]
     n = len(members)
     iy, i, j = np.meshgrid(np.arange(len(years)), np.arange(n), np.arange(n), indexing="ij")
@@ -103,7 +123,8 @@ def edge_frame(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def node_frame(
-    ds: xr.Dataset, region_of: Callable[[str], str | None] | None = None
+    ds: xr.Dataset, region_of: Callable[[str], str | None] | None = None,
+    summary: xr.Dataset | None = None, *, _weight: str | None = None,
 ) -> pd.DataFrame:
     """Tidy node table: every per-node network output, year by year.
 
@@ -113,6 +134,8 @@ def node_frame(
         A result store with ``net_*`` variables on ``(year, draw, node)``.
     region_of : callable, optional
         Node label -> grouping region (a ``region`` column).
+    summary : xarray.Dataset, optional
+        The run's ``summary.zarr`` (statistics read from it, not recomputed).
 
     Returns
     -------
@@ -121,7 +144,7 @@ def node_frame(
         ``weight`` with several edge weights).
     """
     if "weight" in ds.dims:
-        return _with_weight(ds, lambda sub: node_frame(sub, region_of))
+        return _with_weight(ds, lambda sub, w: node_frame(sub, region_of, summary, _weight=w))
     names = [v for v in ds.data_vars if str(v).startswith("net_")
              and ds[v].dims == ("year", "draw", "node")]
     if not names:
@@ -129,7 +152,12 @@ def node_frame(
     stacked = xr.concat([ds[v].load() for v in names],
                         dim=xr.DataArray(np.array([v[4:] for v in names], dtype=object),
                                          dims="metric"))
-    st = _stats(stacked).transpose("year", "node", "metric", "stat")
+    stored = [_stored(summary, v, _weight) for v in names]
+    if all(x is not None for x in stored):
+        st = xr.concat(stored, dim=stacked["metric"])
+    else:
+        st = _stats(stacked)
+    st = st.transpose("year", "node", "metric", "stat")
     st = st.assign_coords(node=np.asarray(st["node"].values).astype(object),
                           metric=np.asarray(st["metric"].values).astype(object))
     df = st.to_dataframe("v")["v"].unstack("stat").reset_index()
@@ -145,6 +173,7 @@ def write_network_files(
     *,
     gexf: bool = True,
     region_of: Callable[[str], str | None] | None = None,
+    summary: xr.Dataset | None = None,
 ) -> list[Path]:
     """Write ``edges.csv``, ``nodes.csv`` and one GEXF per year of the base run.
 
@@ -161,6 +190,8 @@ def write_network_files(
         Write the Gephi files (default True).
     region_of : callable, optional
         Node label -> grouping region, a node attribute and a column of ``nodes.csv``.
+    summary : xarray.Dataset, optional
+        The run's ``summary.zarr``: statistics are read from it rather than recomputed.
 
     Returns
     -------
@@ -173,10 +204,10 @@ def write_network_files(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    edges = edge_frame(ds)
+    edges = edge_frame(ds, summary)
     edges.to_csv(folder / "edges.csv", index=False)
     written.append(folder / "edges.csv")
-    nodes = node_frame(ds, region_of)
+    nodes = node_frame(ds, region_of, summary)
     nodes.to_csv(folder / "nodes.csv", index=False)
     written.append(folder / "nodes.csv")
     if not gexf:

@@ -1167,7 +1167,7 @@ def write_findings(
 
         nets = write_network_files(src.ds, src.out / "networks", src.spec,
                                    gexf=bool(src.options.get("gexf", True)),
-                                   region_of=src.region_of)
+                                   region_of=src.region_of, summary=src.summary)
     finally:
         src.ds.close()
     return FindingsFiles(md, written, nets, text, tables,

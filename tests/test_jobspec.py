@@ -157,3 +157,38 @@ def test_bad_spec_fails_before_any_task_runs(tmp_path):
     with pytest.raises(JobSpecError):
         plan_job(spec(draws={"n": -1}), out)
     assert not out.exists()
+
+
+def test_checks_section_defaults_and_stays_out_of_the_hash():
+    a = load_job(spec())
+    b = load_job(spec(checks={"allow_nonproductive": True, "resources": False}))
+    assert a.checks == {"allow_nonproductive": False, "resources": True}
+    assert b.checks == {"allow_nonproductive": True, "resources": False}
+    assert a.hash == b.hash  # the guards change whether a job runs, never its numbers
+    assert json.loads(b.to_json())["checks"]["allow_nonproductive"] is True
+    check_error(spec(checks={"allow_nonproductive": "yes"}), "checks.allow_nonproductive",
+                "'yes' is not of type 'boolean'")
+    check_error(spec(checks={"rho": 2}), "checks", "unknown key 'rho'")
+
+
+def test_integer_counts_and_bounds_are_named():
+    check_error(spec(draws={"n": 2.0}), "draws.n", "2.0 is not an integer", "(e.g. 2)")
+    check_error(spec(draws={"n": 2, "seed": 1.5}), "draws.seed", "1.5 is not an integer")
+    check_error(spec(draws={"n": 10_000_001}), "draws.n", "greater than the maximum")
+    check_error(spec(draws={"n": 2, "block": 1_000_001}), "draws.block",
+                "greater than the maximum")
+    assert load_job(spec(draws={"n": 10_000_000, "block": 1_000_000}),
+                    check_data=False).draws.n == 10_000_000  # the schema's bounds are inclusive
+
+
+def test_check_resources_for_validate(tmp_path):
+    from brgvc.runner.plan import check_resources
+
+    check_resources(spec())  # the usual job passes
+    check_resources(spec(), tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # checking never creates the folder
+    with pytest.raises(JobSpecError) as ei:
+        check_resources(spec(measures=["wwz"], draws={"n": 1_000_000, "block": 1_000_000}))
+    assert ei.value.key == "draws.block"
+    check_resources(spec(measures=["wwz"], draws={"n": 1_000_000, "block": 1_000_000},
+                         checks={"resources": False}))

@@ -29,6 +29,7 @@ __all__ = [
     "build_layout",
     "check_disk",
     "check_productive_years",
+    "check_resources",
     "check_task_size",
     "check_worker_memory",
     "estimate_worker_memory",
@@ -411,6 +412,36 @@ def check_task_size(job: Job, info: DataInfo, layout: Layout,
 
         memory_limit = machine_memory()
     check_worker_memory_numbers(job, info, layout, memory_limit, "this machine's memory")
+
+
+def check_resources(job: Job | str | Path | dict, out: str | Path | None = None) -> None:
+    """The resource guards of :func:`plan_job` without a plan (for ``brgvc validate``).
+
+    Checks the number of tasks and a task's memory against this machine; with ``out``, also
+    the free disk under it (as :func:`plan_job` does). Nothing is checked when the job sets
+    ``checks: {resources: false}``.
+
+    Parameters
+    ----------
+    job : Job, path or mapping
+    out : str or Path, optional
+        The output folder the job would run into.
+
+    Raises
+    ------
+    JobSpecError
+        Naming the key to lower (``draws.n``, ``draws.block``) and the numbers.
+    """
+    if not isinstance(job, Job):
+        job = load_job(job)
+    if not job.checks.get("resources", True):
+        return
+    if out is not None:
+        plan_job(job, out)  # runs every guard, the disk included
+        return
+    info = data_info(job.data)
+    layout, _ = build_layout(job, info)
+    check_task_size(job, info, layout)
 
 
 def check_worker_memory_numbers(job: Job, info: DataInfo, layout: Layout, limit: int,

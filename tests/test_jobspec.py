@@ -36,7 +36,7 @@ def test_default_job_is_package_data_and_symlinked_from_jobs():
     assert link.resolve() == p.resolve()
     job = load_job(p)
     assert job.years == tuple(range(1995, 2012))
-    assert job.draws.n == 20 and job.grouping == "belt_and_road"
+    assert job.draws.n == 200 and job.grouping == "belt_and_road"
     assert {m.name for m in job.measures} >= {"vby", "vbe"}
 
 

@@ -187,15 +187,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     from brgvc.runner import default_job_path, load_job, run_job
 
     job = load_job(args.job or default_job_path())
-    summary = run_job(job, cluster=args.cluster, out=args.out, progress=not args.quiet)
-    # The runner writes no study outputs (it does not import studies): the CLI wires them,
-    # unless the run was already current and its findings are there.
-    if summary.findings_options is not None and not (
-            summary.current and (summary.out / "findings.md").exists()):
-        from brgvc.studies.belt_and_road import write_findings
+    if job.findings is not None:
+        # The runner knows nothing of studies: a job with findings is the Belt and Road study
+        # (main run, its gross-output variant, then the findings).
+        from brgvc.studies.belt_and_road import run_study
 
-        summary.findings = write_findings(summary.out, summary.findings_options).paths
-        (summary.out / "run.json").write_text(json.dumps(summary.to_dict(), indent=2) + "\n")
+        study = run_study(job, args.out, cluster=args.cluster, progress=not args.quiet)
+        summary = study.main
+        if study.findings is not None:
+            summary.findings = study.findings.paths
+        timing = ", ".join(f"{k} {v:.1f} s" for k, v in study.timings.items())
+        print(f"study {job.name}: {timing}; findings in {summary.out / 'findings.md'}",
+              file=sys.stderr)
+    else:
+        summary = run_job(job, cluster=args.cluster, out=args.out, progress=not args.quiet)
     if args.json:
         print(json.dumps(summary.to_dict()))
     elif args.quiet:  # with progress on, run_job has already printed the summary
@@ -214,7 +219,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_plan(args: argparse.Namespace) -> int:
     from brgvc.runner import load_job, plan_job
 
-    print(plan_job(load_job(args.job), args.out))
+    job = load_job(args.job)
+    if job.findings is not None:
+        # `brgvc run` runs a job with findings as the study job (with what the findings read).
+        from brgvc.studies.belt_and_road import study_job
+
+        job = load_job(study_job(job))
+    print(plan_job(job, args.out))
     return 0
 
 
@@ -254,9 +265,21 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         return 0
     from brgvc.deploy.schedule import run_schedule
 
-    runs = run_schedule(args.job, args.out, cluster=args.cluster, max_runs=args.max_runs)
-    print(runs)
-    return 0
+    start = None
+    if args.start:
+        import datetime as dt
+
+        start = dt.datetime.fromisoformat(args.start)
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=dt.timezone.utc)
+    runs = run_schedule(args.job, args.out, cluster=args.cluster, max_runs=args.max_runs,
+                        now=start)
+    for run in runs:
+        print(run)
+    if runs.failures:
+        print(f"brgvc: error: {len(runs.failures)} of {len(runs)} scheduled runs failed",
+              file=sys.stderr)
+    return runs.exit_code
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -385,6 +408,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                    help="local runs: folder of dated result stores (default %(default)s)")
     s.add_argument("--cluster", default="local", help="local runs: where to run each sweep")
     s.add_argument("--max-runs", type=int, help="local runs: stop after this many runs")
+    s.add_argument("--start", metavar="ISO_TIME",
+                   help="local runs: catch up from this time (UTC unless given) with a "
+                   "simulated clock instead of waiting for the real one")
     s.set_defaults(func=cmd_schedule)
     return p
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,7 +28,9 @@ class StudyResult:
     ----------
     main, variant : object
         The runner's summaries of the two runs (``brgvc.runner.run_job``).
-    findings : brgvc.studies.belt_and_road.findings.FindingsFiles
+    findings : brgvc.studies.belt_and_road.findings.FindingsFiles or None
+        None when both runs were already complete and the findings current (nothing
+        rewritten).
     timings : dict of str to float
         Seconds: ``main``, ``variant``, ``findings``.
     """
@@ -131,6 +134,17 @@ def run_study(
                       progress=progress, **run_kw)
         timings["variant"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    files = write_findings(out, fopt)
+    marker = out / "findings" / ".brgvc-findings.json"
+    key = json.dumps({"main": main.job_hash,
+                      "variant": bool(variant), "options": fopt}, sort_keys=True, default=str)
+    current = (main.current and (var is None or var.current) and marker.exists()
+               and marker.read_text() == key)
+    files = None
+    if not current:
+        # A run that did any work (or new options) rewrites the findings; the marker is
+        # written last, so an interrupted write is redone.
+        marker.unlink(missing_ok=True)
+        files = write_findings(out, fopt)
+        marker.write_text(key)
     timings["findings"] = time.perf_counter() - t0
     return StudyResult(main, var, files, timings)

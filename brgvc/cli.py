@@ -271,7 +271,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
         start = dt.datetime.fromisoformat(args.start)
         if start.tzinfo is None:
-            start = start.replace(tzinfo=dt.timezone.utc)
+            start = start.replace(tzinfo=dt.UTC)
     runs = run_schedule(args.job, args.out, cluster=args.cluster, max_runs=args.max_runs,
                         now=start)
     for run in runs:

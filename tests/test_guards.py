@@ -424,15 +424,33 @@ def test_productive_tables_pass_without_an_eigenvalue_when_a_bound_suffices():
     assert rho < 1 and res.productive and res.rho is None and rho <= res.bound < 1
 
 
-@pytest.mark.parametrize("year", [1995, 2008, 2011])
-def test_wiod_years_are_productive(year):
+@pytest.mark.parametrize(("year", "gross_output", "col_max", "column"), [
+    (1995, "balanced", 1.636363636363636, "EST, c25"),  # negative value added: sum past 1
+    (2008, "balanced", 2.5, "CYP, c8"),
+    (2009, "balanced", 1.0, "LUX, c24"),  # zero value added: 1 - 1e-16 after rounding
+    (2011, "balanced", 1.125, "LUX, c24"),
+    (1998, "published", 0.9484375, "POL, c24"),  # every column sum below 1
+])
+def test_wiod_years_are_productive(year, gross_output, col_max, column):
     from brgvc.runner.data import data_info, open_year
 
     info = data_info("wiod2013")
-    table = open_year("wiod2013", year)
+    table = open_year("wiod2013", year, gross_output)
     res = check_productive(table, year=year, labels=(info.regions, info.sectors))
-    assert res.productive and res.bound < 1
-    assert res.max_column_sum > 1  # WIOD has columns past 1 (negative value added)
+    assert res.productive and res.rho is None  # proved by a bound, no eigenvalue needed
+    assert res.max_column_sum == pytest.approx(col_max, rel=1e-12) and res.column == column
+    assert res.bound < 0.98
+
+
+@pytest.mark.parametrize("a", [1.0, 1.0 - 1e-16, 1.0 - 1e-12])
+def test_rho_of_one_within_rounding_is_refused(a):
+    """A sector buying only from itself, all its output (reducible A, rho = a)."""
+    A = np.array([[a, 0.0, 0.0], [0.0, 0.2, 0.1], [0.0, 0.3, 0.1]])
+    with pytest.raises(NonProductiveError) as err:
+        check_productive(A, year=2009, labels=["LUX, c5", "LUX, c8", "DEU, c1"])
+    assert err.value.rho == pytest.approx(1.0, abs=1e-12) and err.value.column == "LUX, c5"
+    A[0, 0] = 1 - 1e-6  # clearly below 1: productive
+    assert check_productive(A, year=2009).productive
 
 
 @pytest.fixture

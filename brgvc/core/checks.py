@@ -27,6 +27,9 @@ __all__ = ["NonProductiveError", "ProductivityCheck", "check_productive", "spect
 
 #: Below this size ρ(A) comes from all eigenvalues (exact and fast enough); above, from ARPACK.
 DENSE_EIGVALS_MAX_N = 600
+#: ρ(A) must stay this far below 1: a column of zero value added sums to 1 up to rounding
+#: (WIOD 2009 has one at 1 − 1e-16), and rounding must not decide between "productive" and not.
+MARGIN = 1e-9
 
 
 class NonProductiveError(ValueError):
@@ -60,7 +63,7 @@ class ProductivityCheck:
     ----------
     year : int or None
     productive : bool
-        ρ(A) < 1.
+        ρ(A) < 1 − :data:`MARGIN`.
     max_column_sum : float
         Largest column sum of A.
     column : str
@@ -158,7 +161,7 @@ def _collatz_wielandt_bound(A: Any, iterations: int = 60) -> float:
     for _ in range(iterations):
         w = np.asarray(AT @ v).reshape(-1)
         best = min(best, float(np.max(w / v)))
-        if best < 1.0:
+        if best < 1.0 - MARGIN:
             break
         top = float(w.max())
         if not top > 0:
@@ -193,7 +196,7 @@ def check_productive(
     labels: Sequence[Any] | tuple[Sequence[str], Sequence[str]] | None = None,
     allow: bool = False,
 ) -> ProductivityCheck:
-    """Refuse technical coefficients whose spectral radius is 1 or more.
+    """Refuse technical coefficients whose spectral radius is 1 or more (within :data:`MARGIN`).
 
     Parameters
     ----------
@@ -242,18 +245,18 @@ def check_productive(
     else:
         nonneg = float(A.min()) >= 0
     bound = float(min(col.max(), row.max()))
-    if nonneg and np.isfinite(bound) and bound < 1.0:
+    if nonneg and np.isfinite(bound) and bound < 1.0 - MARGIN:
         return ProductivityCheck(year, True, float(col[k]), column, None, bound)
     if nonneg and np.isfinite(bound):
         cw = _collatz_wielandt_bound(A)
-        if cw < 1.0:
+        if cw < 1.0 - MARGIN:
             return ProductivityCheck(year, True, float(col[k]), column, None, cw)
     if not np.all(np.isfinite(col)):
         bad = int(np.flatnonzero(~np.isfinite(col))[0])
         raise ValueError(f"year {year}: A has non-finite coefficients in column "
                          f"{_label(labels, bad, n)}")
     rho = spectral_radius(A)
-    if rho < 1.0:
+    if rho < 1.0 - MARGIN:
         return ProductivityCheck(year, True, float(col[k]), column, rho, rho)
     if allow:
         return ProductivityCheck(year, False, float(col[k]), column, rho, rho)

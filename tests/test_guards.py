@@ -495,3 +495,25 @@ def test_run_and_decompose_refuse_a_non_productive_year_unless_allowed(nonproduc
         decompose(ds, "vby", 2011)
     df = decompose(ds, "vby", 2011, allow_nonproductive=True)
     assert len(df) == 9
+
+
+def test_run_refuses_tasks_larger_than_the_workers_memory_limit(tmp_path):
+    """run_job asks the started cluster for its workers' limit before the first task."""
+    prof = tmp_path / "small.yaml"
+    prof.write_text("kind: local\nn_workers: 1\nmemory_limit: 300MB\nno_workers_timeout: 20\n")
+    job = load_job(spec())
+    need = plan_job(job, tmp_path / "probe").memory_per_worker
+    assert need > 300e6
+    with pytest.raises(JobSpecError) as err:
+        run_job(job, cluster=prof, out=tmp_path / "out", progress=False)
+    # the year's table alone is larger than the limit: a smaller block cannot help
+    assert err.value.key == "data"
+    assert str(err.value).startswith(f"data: a task needs about {need / 2**20:,.1f} MB")
+    assert str(err.value).endswith(
+        f"more than the workers' memory limit of {300e6 / 2**20:,.1f} MB; even one draw per "
+        "task does not fit: use workers with more memory (memory_limit / memory in the "
+        "cluster profile)")
+    from brgvc.runner.store import read_state
+
+    state = read_state(tmp_path / "out" / "results.zarr")
+    assert state is None or not state.done.any()  # no task ran

@@ -175,7 +175,7 @@ def cmd_decompose(args: argparse.Namespace) -> int:
     from brgvc.measures.decompose import decompose, write_tidy
 
     ds = open_dataset(args.data, years=[args.year], gross_output=args.x, lazy=False)
-    df = decompose(ds, args.method, args.year)
+    df = decompose(ds, args.method, args.year, allow_nonproductive=args.allow_nonproductive)
     out = write_tidy(df, args.out)
     print(f"{args.method} {args.year}: {len(df)} rows -> {out}")
     return 0
@@ -210,9 +210,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from brgvc.runner import load_job
+    from brgvc.runner.plan import check_resources
 
-    load_job(args.job)
-    print(f"{args.job}: valid")
+    job = load_job(args.job)
+    check_resources(job)
+    print(f"{args.job}: valid job {job.name!r} (hash {job.hash[:12]}): {len(job.years)} years, "
+          f"{job.draws.n} draws")
     return 0
 
 
@@ -273,9 +276,8 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         if start.tzinfo is None:
             start = start.replace(tzinfo=dt.UTC)
     runs = run_schedule(args.job, args.out, cluster=args.cluster, max_runs=args.max_runs,
-                        now=start)
-    for run in runs:
-        print(run)
+                        now=start, concurrency=args.concurrency)
+    print(runs.summary())
     if runs.failures:
         print(f"brgvc: error: {len(runs.failures)} of {len(runs)} scheduled runs failed",
               file=sys.stderr)
@@ -359,6 +361,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("--data", default="wiod2013", help="embedded name or cube store")
     s.add_argument("--year", type=int, required=True)
     s.add_argument("--x", choices=("balanced", "published"), default="balanced")
+    s.add_argument("--allow-nonproductive", action="store_true",
+                   help="compute even if the year's A has spectral radius >= 1")
     s.add_argument("--out", required=True,
                    help=".parquet, .csv or .csv.gz (no suffix: .parquet, the table_format option)")
     s.set_defaults(func=cmd_decompose)
@@ -408,6 +412,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                    help="local runs: folder of dated result stores (default %(default)s)")
     s.add_argument("--cluster", default="local", help="local runs: where to run each sweep")
     s.add_argument("--max-runs", type=int, help="local runs: stop after this many runs")
+    s.add_argument("--concurrency", choices=("forbid", "allow", "replace"),
+                   help="local runs: overlapping firings (default: the job's, else forbid)")
     s.add_argument("--start", metavar="ISO_TIME",
                    help="local runs: catch up from this time (UTC unless given) with a "
                    "simulated clock instead of waiting for the real one")

@@ -145,3 +145,24 @@ def test_local_schedule_catches_up_and_exits_nonzero_on_failure(job_file, tmp_pa
     rc = main(["schedule", str(bad), "--out", str(tmp_path / "bad-sweeps"), "--cluster", "sync",
                "--max-runs", "1", "--start", "2026-11-30T00:00"])
     assert rc != 0
+
+
+def test_decompose_refuses_a_non_productive_table_unless_allowed(tmp_path, capsys):
+    from brgvc.readers.store import write_cube
+    from brgvc.synthetic import synthetic_mrio
+
+    from brgvc.schema import with_gross_output
+
+    ds = with_gross_output(synthetic_mrio(4, 3, seed=1).drop_vars("emptied", errors="ignore"),
+                           "published")
+    # Publish a third of the true output: A = Z / x then has columns summing far above 1.
+    ds["x_published"] = ds["x_published"] / 3
+    store = tmp_path / "bad.zarr"
+    write_cube(ds, store, check_balance=False)
+    argv = ["decompose", "vby", "--data", str(store), "--year", "2011", "--x", "published",
+            "--out", str(tmp_path / "vby.csv")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "2011" in err[0] and "spectral radius" in err[0]
+    assert main([*argv, "--allow-nonproductive"]) == 0
+    assert (tmp_path / "vby.csv").is_file()

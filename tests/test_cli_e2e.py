@@ -149,9 +149,8 @@ def test_local_schedule_catches_up_and_exits_nonzero_on_failure(job_file, tmp_pa
 
 def test_decompose_refuses_a_non_productive_table_unless_allowed(tmp_path, capsys):
     from brgvc.readers.store import write_cube
-    from brgvc.synthetic import synthetic_mrio
-
     from brgvc.schema import with_gross_output
+    from brgvc.synthetic import synthetic_mrio
 
     ds = with_gross_output(synthetic_mrio(4, 3, seed=1).drop_vars("emptied", errors="ignore"),
                            "published")

@@ -24,7 +24,7 @@ concordance file.
 
 Aggregating the *table* (before any Leontief inverse) is not the same as aggregating
 *results*: a Leontief inverse or a value-added decomposition of an aggregated table differs
-from the aggregate of the decomposition of the full table (aggregation bias, METHODS.md
+from the aggregate of the decomposition of the full table (aggregation bias, docs/methods.md
 §1.3). :func:`aggregate` therefore warns with :class:`AggregationWarning`; for results use
 :func:`brgvc.regions.aggregate`.
 """

@@ -1,4 +1,4 @@
-"""Bootstrap draws of an MRIO table: seeded perturbation models and rebalancing (METHODS.md §7).
+"""Bootstrap draws of an MRIO table: seeded perturbation models, rebalancing (docs/methods.md §7).
 
 A draw multiplies every *nonzero* cell of ``Z`` and ``Y`` by a random factor (zeros stay zero,
 so the sparsity pattern and zero-output sectors are kept), then rebalances the table so that

@@ -15,7 +15,7 @@ Three data files ship with the package:
 ``data/groupings/*.csv``
     Groupings of countries into regions, columns ``iso3, region, region_zh``. The file order
     of first appearance fixes the order of the regions. ``belt_and_road`` is China plus the
-    64 Belt-and-Road economies in seven regions (METHODS.md section 1.4);
+    64 Belt-and-Road economies in seven regions (docs/methods.md section 1.4);
     ``belt_and_road_official65`` is the "official" variant (ASEAN without Timor-Leste, West
     Asia with Greece and Cyprus).
 
@@ -592,7 +592,7 @@ def aggregate(
     Aggregate *results*, never the table: compute every Leontief inverse and decomposition on
     the full, disaggregated MRIO and only then sum the additive outputs with this function.
     Merging countries (e.g. all non-members into one "rest of world") before inversion
-    changes the results (aggregation bias; METHODS.md section 1.3). Only additive quantities
+    changes the results (aggregation bias; docs/methods.md section 1.3). Only additive quantities
     may be summed: ratios, shares, positions and lengths must be recomputed from aggregated
     numerators and denominators.
 

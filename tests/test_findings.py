@@ -1,4 +1,4 @@
-"""The findings of METHODS.md §0 end to end on WIOD: run -> result store -> findings -> report.
+"""The findings of docs/methods.md §0 end to end on WIOD: run -> result store -> findings -> report.
 
 A reduced default job (3 years × 1 base + 3 draws, the default job's network and China
 measures) runs once per module on the synchronous scheduler (~15 s); every check compares the

@@ -1,4 +1,4 @@
-"""The value-flow network layer (METHODS.md §5): edge weights, backbones, indicators,
+"""The value-flow network layer (docs/methods.md §5): edge weights, backbones, indicators,
 core-periphery, communities, roles, per-(year, draw) summaries and Gephi export.
 
 Numpy kernels take an (n, n) weight matrix ``W`` with ``W[i, j]`` the value flowing from

@@ -1,4 +1,4 @@
-"""Thresholds and backbones of a dense value-flow network (METHODS.md §5.3).
+"""Thresholds and backbones of a dense value-flow network (docs/methods.md §5.3).
 
 Every MRIO value-flow network is (almost) complete, so binary statistics such as density,
 degree or hop distances only mean something after a cut. Each function here takes an (n, n)
@@ -114,7 +114,7 @@ def disparity_pvalues(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     -----
     Cells without an edge get ``alpha = 1`` (never significant). A node with a single edge on
     that side gets ``alpha = 0`` for it: the null model is undefined for ``k = 1`` and the
-    usual convention (and METHODS.md) keeps such edges, since dropping them would disconnect
+    usual convention (and docs/methods.md) keeps such edges, since dropping them would disconnect
     the node.
     """
     a = as_weights(W)

@@ -1,6 +1,6 @@
 """Communities of the value-flow network: seeded Louvain, its stability and modularity.
 
-Louvain runs on the undirected ``A = W + W'`` (METHODS.md §5.4). Its result depends on the
+Louvain runs on the undirected ``A = W + W'`` (docs/methods.md §5.4). Its result depends on the
 node visiting order, which networkx shuffles with ``seed``; brgvc therefore fixes the seed
 per call and reports how stable the partition is across seeds (mean pairwise NMI).
 """

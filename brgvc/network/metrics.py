@@ -1,4 +1,4 @@
-"""Node and network indicators of a weighted directed value-flow network (METHODS.md §5.4).
+"""Node and network indicators of a weighted directed value-flow network (docs/methods.md §5.4).
 
 All kernels take an (n, n) weight matrix ``W`` with ``W[i, j]`` the value flowing from source
 ``i`` to sink ``j``; the diagonal (domestic value) is ignored. Weighted path metrics use the

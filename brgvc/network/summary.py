@@ -219,7 +219,7 @@ def summarise(
         ``W`` (e.g. the 189-country table, or B&R plus an aggregate rest-of-world node). When
         given, ``intra_share`` is computed on the full ``W`` and **every other output on the
         member sub-network** ``W[members][:, members]``: the non-member nodes serve only the
-        share, as METHODS.md §5.1 prescribes. Per-node outputs then follow
+        share, as docs/methods.md §5.1 prescribes. Per-node outputs then follow
         ``labels[members]``.
     region_of : mapping, optional
         Node label -> region label; adds ``"regional"`` (the r x r matrix ``S W S'``) and

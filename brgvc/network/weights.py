@@ -1,9 +1,9 @@
-"""Country-level edge weights of the value-flow network (METHODS.md §5.1-5.2).
+"""Country-level edge weights of the value-flow network (docs/methods.md §5.1-5.2).
 
 Every weight is computed on the **full** table (all G countries of the MRIO, one LU of
 (I − A)) and only then restricted to a grouping (:func:`restrict`): aggregating the
 non-members into one region before the Leontief inverse would change every number
-(aggregation bias, METHODS.md §1.3). Edges are directed ``i -> j`` with ``i != j``:
+(aggregation bias, docs/methods.md §1.3). Edges are directed ``i -> j`` with ``i != j``:
 
 * ``W1`` (default): ``w_ij = M_c[i, j] = (S V̂BÊ S')[i, j]``, the value added created in i
   that is embodied in j's gross exports (Amador & Cabral 2016's FVA network);

@@ -1,6 +1,6 @@
 """Reader for Eora26 (Lenzen et al. 2012, 2013): 189 countries × 26 sectors, basic prices.
 
-Layout (METHODS.md §1.2; pymrio ``parse_eora26``), per year and price basis ``bp``:
+Layout (docs/methods.md §1.2; pymrio ``parse_eora26``), per year and price basis ``bp``:
 
 ``Eora26_{YYYY}_bp_T.txt``
     Intermediate flows, tab-separated, no header and no label column: (GN+1) × (GN+1)
@@ -17,7 +17,7 @@ Layout (METHODS.md §1.2; pymrio ``parse_eora26``), per year and price basis ``b
 The files may sit in a folder, in per-year sub-folders, or in zip archives
 (``Eora26_{YYYY}_bp.zip``); the label files may also be in ``indices.zip``.
 
-Preprocessing (METHODS.md §1.3):
+Preprocessing (docs/methods.md §1.3):
 
 - The statistical-discrepancy region ``ROW`` (one row and one column of ``T``, its columns of
   ``FD``, its column of ``VA``) is dropped; its totals are returned under ``dropped`` and

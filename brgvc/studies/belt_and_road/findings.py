@@ -1,4 +1,4 @@
-"""The four findings of Zheng et al. (2019) (METHODS.md §0), answered from a result store.
+"""The four findings of Zheng et al. (2019) (docs/methods.md §0), answered from a result store.
 
 Everything here is *derived* from the per-draw results a run wrote (``results.zarr``): no
 Leontief algebra is redone. Each statistic over draws uses the runner's own reduction
@@ -677,7 +677,7 @@ def findings(
     results_dir: str | Path, options: Mapping[str, Any] | None = None, *,
     allow_partial: bool = False,
 ) -> dict[str, pd.DataFrame]:
-    """Answer the four findings of METHODS.md §0 from a finished run's result store.
+    """Answer the four findings of docs/methods.md §0 from a finished run's result store.
 
     Parameters
     ----------
@@ -963,7 +963,7 @@ def _text(tables: Mapping[str, pd.DataFrame], src: _Source) -> str:
         out += ["Not available: the job lacks the final_dva_rate measure.", ""]
     out += ["## Robustness", "", *[f"- {x}" for x in robustness_text(tables, f)], ""]
     out += ["## How to read", "", *[f"- {x}" for x in how_to_read(tables)], ""]
-    out += ["Method notes: METHODS.md §5 (network), §6 (China's measures), §7.2 (bootstrap). "
+    out += ["Method notes: docs/methods.md §5 (network), §6 (China's measures), §7.2 (bootstrap). "
             "Findings are derived from the result store; see findings/*.csv for every number.",
             ""]
     return "\n".join(out)

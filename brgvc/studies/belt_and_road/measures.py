@@ -3,7 +3,7 @@
 One measure, :func:`capture_inputs`, stores per (year, draw) what the robust findings need and
 the generic measures do not keep:
 
-* the numerators and denominators of the four capture-efficiency rates of METHODS.md §6.2
+* the numerators and denominators of the four capture-efficiency rates of docs/methods.md §6.2
   (e1, e2, e3, e3_int) for the focal country **and every benchmark exporter** to every
   importer, so that group rates over the same markets are exact ratios of sums (the generic
   ``china_efficiency`` keeps them for the focal country only);
@@ -155,9 +155,9 @@ def capture_inputs(
                                  coords={"br_weight": np.array(list(weights), dtype=object)}),
     })
     out.attrs.update(method=MEASURE, focal=labels[f], units="unit of the table (rates: 1)",
-                     references="METHODS.md §5.1, §6.2")
+                     references="docs/methods.md §5.1, §6.2")
     return out
 
 
 register(Measure(MEASURE, ("br_rate", "br_exporter", "br_importer"), "unit of the table",
-                 "METHODS.md §5.1, §6.2", capture_inputs, "bilateral"))
+                 "docs/methods.md §5.1, §6.2", capture_inputs, "bilateral"))

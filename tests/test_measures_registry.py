@@ -259,3 +259,16 @@ def test_hypothetical_extraction_by_solving_on_wiod(wiod2011):
     idx = [list(wiod2011.regions).index(c) for c in ("CHN", "LUX", "RoW")]
     solved = hypothetical_extraction_dva(s, method="solve", countries=idx)[idx]
     np.testing.assert_allclose(solved, kww_terms(s)[0:5].sum(0)[idx], rtol=1e-9)
+
+
+def test_measures_of_other_modules_are_found_through_entry_points():
+    """A fresh process (a Dask worker) finds the study's measure by name alone."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from brgvc.measures.registry import get_measure;"
+            "assert 'brgvc.studies.belt_and_road.measures' not in sys.modules;"
+            "m = get_measure('br_capture'); print(m.func.__module__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "brgvc.studies.belt_and_road.measures"

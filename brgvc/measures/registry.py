@@ -328,12 +328,32 @@ def get_measure(name: str) -> Measure:
     KeyError
         With the list of known names.
     """
+    if name not in MEASURES:
+        _load_plugins()
     try:
         return MEASURES[name]
     except KeyError:
         raise KeyError(
             f"unknown measure {name!r}; known measures: {', '.join(sorted(MEASURES))}"
         ) from None
+
+
+#: Entry-point group of modules that register measures when imported (studies, other packages).
+PLUGIN_GROUP = "brgvc.measures"
+
+
+def _load_plugins() -> None:
+    """Import every module of the :data:`PLUGIN_GROUP` entry points (once each).
+
+    A Dask worker resolves a job's measures by name in a fresh process: measures defined
+    outside :mod:`brgvc.measures` (e.g. the Belt and Road study's ``br_capture``) register
+    themselves on import, and the entry points say which modules to import.
+    """
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=PLUGIN_GROUP):
+        if ep.name not in MEASURES:
+            ep.load()
 
 
 def list_measures() -> list[dict[str, Any]]:
@@ -346,6 +366,7 @@ def list_measures() -> list[dict[str, Any]]:
         ``options`` (dict of defaults), ``needs`` (sorted tuple, at the default options) and
         ``references`` (tuple).
     """
+    _load_plugins()
     rows = []
     for name in sorted(MEASURES):
         m = MEASURES[name]

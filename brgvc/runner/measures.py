@@ -217,10 +217,8 @@ def resolve_measure(spec: MeasureSpec) -> ResolvedMeasure:
     """
     try:
         m = get_measure(spec.name)
-    except KeyError:
-        raise UnknownMeasureError(
-            f"unknown measure {spec.name!r}; known measures: {', '.join(available_measures())}"
-        ) from None
+    except KeyError as exc:
+        raise UnknownMeasureError(str(exc.args[0])) from None
     return ResolvedMeasure(spec, m.func)
 
 

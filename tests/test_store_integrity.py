@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -320,8 +321,12 @@ def test_second_run_into_a_locked_folder_fails_naming_the_holder(copy, tmp_path)
 
 
 def test_stale_lock_of_a_dead_process_is_taken_over(copy):
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 60
+    while storage._pid_alive(zombie.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(zombie.pid, 0)  # exited but not reaped (a zombie): kill(pid, 0) alone says alive
+    dead = zombie
     lock = copy / storage.LOCK_NAME
     lock.write_text(json.dumps({"pid": dead.pid, "host": socket.gethostname(),
                                 "started": "2026-01-01T00:00:00+00:00"}))
@@ -329,6 +334,7 @@ def test_stale_lock_of_a_dead_process_is_taken_over(copy):
         s = run_job(JOB, cluster="sync", out=copy, progress=False)
     assert s.tasks_run == 0
     assert not lock.exists()
+    zombie.wait()
     # A lock held from another host is never broken.
     lock.write_text(json.dumps({"pid": os.getpid() + 10**6, "host": "node-7.cluster",
                                 "started": "2026-01-01T00:00:00+00:00"}))

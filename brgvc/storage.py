@@ -64,9 +64,13 @@ __all__ = [
     "claim_folder",
     "complete_unit",
     "create_template",
+    "forget_unit",
     "is_brgvc_store",
+    "locked",
+    "remove_partial_files",
     "seal_store",
     "verify_store",
+    "write_dataset",
     "write_region",
 ]
 
@@ -303,6 +307,54 @@ def create_template(
     finally:
         if staged and work.exists():
             shutil.rmtree(work, ignore_errors=True)  # our own, uniquely named staging folder
+
+
+def _replaceable(path: Path) -> bool:
+    """True if brgvc may delete ``path`` to write it again: absent, empty, or a brgvc store
+    (a manifest, or a root zarr.json with brgvc attributes: a write killed before sealing)."""
+    if not path.exists():
+        return True
+    if not path.is_dir():
+        return False
+    if is_brgvc_store(path) or not any(path.iterdir()):
+        return True
+    try:
+        attrs = json.loads((path / "zarr.json").read_text(encoding="utf-8"))["attributes"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return "brgvc_job_hash" in attrs
+
+
+def write_dataset(
+    ds: Any,
+    path: str | Path,
+    *,
+    encoding: Mapping[str, Any] | None = None,
+    compute: bool = True,
+    kind: str = "summary",
+) -> Any:
+    """Write a whole store in one go (e.g. ``summary.zarr``), replacing an earlier brgvc one.
+
+    The existing ``path`` is deleted only when it is brgvc's (see :func:`seal_store`); a
+    foreign folder raises :class:`ForeignFolderError` and is left as it is. With
+    ``compute=True`` the store is sealed; with ``compute=False`` the caller computes the
+    returned delayed write and then calls :func:`seal_store`.
+
+    Returns
+    -------
+    dask.delayed.Delayed or None
+        The delayed write when ``compute=False``.
+    """
+    path = Path(path)
+    if not _replaceable(path):
+        raise ForeignFolderError(f"{path} exists and was not written by brgvc; brgvc does not "
+                                 "replace it: move it away or choose another --out")
+    delayed = ds.to_zarr(path, mode="w", compute=compute, encoding=dict(encoding or {}),
+                         **ZARR_KW)
+    if compute:
+        seal_store(path, kind)
+        return None
+    return delayed
 
 
 def seal_store(path: str | Path, kind: str) -> None:

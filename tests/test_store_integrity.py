@@ -391,3 +391,21 @@ def test_two_ingests_into_one_store_are_refused(tmp_path):
     assert not target.exists() and not (tmp_path / "cube.zarr.incomplete").exists()
     assert write_cube(ds, target, check_balance=False) == [1995]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cube.zarr"]  # lock removed
+
+
+def test_a_whole_store_replaces_only_brgvc_stores(tmp_path):
+    import xarray as xr
+
+    ds = xr.Dataset({"v": (("year",), np.arange(3.0))}, attrs={"brgvc_job_hash": "abc"})
+    path = tmp_path / "summary.zarr"
+    storage.write_dataset(ds, path)
+    assert verify_store(path, deep=True).kind == "summary"
+    storage.write_dataset(ds * 2, path)  # brgvc's own: replaced and sealed again
+    assert xr.open_zarr(path, consolidated=False)["v"].values.tolist() == [0.0, 2.0, 4.0]
+    verify_store(path, deep=True)
+    foreign = tmp_path / "photos.zarr"
+    foreign.mkdir()
+    (foreign / "holiday.jpg").write_bytes(b"\xff\xd8 not ours")
+    with pytest.raises(ForeignFolderError, match="was not written by brgvc"):
+        storage.write_dataset(ds, foreign)
+    assert [p.name for p in foreign.iterdir()] == ["holiday.jpg"]

@@ -653,6 +653,10 @@ def claim_folder(folder: str | Path, *, create: bool = True) -> Path:
             foreign = sorted(p.name for p in folder.iterdir() if not p.name.startswith(".brgvc"))
             if foreign:
                 shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+                if "results.zarr" in foreign and _replaceable(folder / "results.zarr"):
+                    raise ForeignFolderError(
+                        f"{folder} holds results of a brgvc without store manifests, whose "
+                        "integrity cannot be checked: run the job again into a new --out")
                 raise ForeignFolderError(
                     f"{folder} is not empty ({shown}) and was not created by brgvc (no "
                     f"{OUTPUT_MARKER}); brgvc writes only into a new or empty folder, or one it "

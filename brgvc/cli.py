@@ -235,14 +235,24 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def cmd_findings(args: argparse.Namespace) -> int:
     from brgvc.studies.belt_and_road import findings_text
 
-    print(findings_text(args.results))
+    print(findings_text(args.results, allow_partial=args.allow_partial))
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from brgvc.studies.belt_and_road import write_report
 
-    print(f"report: {write_report(args.results, args.out)}")
+    print(f"report: {write_report(args.results, args.out, allow_partial=args.allow_partial)}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from brgvc.storage import verify_store
+
+    check = verify_store(args.path, deep=args.deep, repair=args.repair)
+    print(check)
+    if not args.allow_partial:
+        check.require_complete("years" if check.kind == "cube" else "tasks")
     return 0
 
 
@@ -384,12 +394,26 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     s = sub.add_parser("findings", help="the four Belt-and-Road findings of a finished run, "
                        "with bootstrap intervals (also written to RESULTS/findings/)")
     s.add_argument("results", nargs="?", default="brgvc-results", help="a run's output folder")
+    s.add_argument("--allow-partial", action="store_true",
+                   help="read a run whose tasks are not all done")
     s.set_defaults(func=cmd_findings)
 
     s = sub.add_parser("report", help="a self-contained HTML report of a finished run")
     s.add_argument("results", nargs="?", default="brgvc-results", help="a run's output folder")
     s.add_argument("--out", help="HTML file (default RESULTS/report.html)")
+    s.add_argument("--allow-partial", action="store_true",
+                   help="report on a run whose tasks are not all done")
     s.set_defaults(func=cmd_report)
+
+    s = sub.add_parser("verify", help="check a cube store, result store or run folder: every "
+                       "chunk present with its size (--deep: checksums)")
+    s.add_argument("path", help="cube store, results.zarr or a run's output folder")
+    s.add_argument("--deep", action="store_true", help="also compare SHA-256 checksums")
+    s.add_argument("--repair", action="store_true",
+                   help="mark damaged tasks/years so that the next run or ingest redoes them")
+    s.add_argument("--allow-partial", action="store_true",
+                   help="succeed on an intact store whose tasks are not all done")
+    s.set_defaults(func=cmd_verify)
 
     s = sub.add_parser("submit", help="run a job on Kubernetes as a DaskJob")
     s.add_argument("job")

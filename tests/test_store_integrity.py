@@ -124,7 +124,8 @@ def test_two_deleted_chunks_are_named_by_every_opener(copy, capsys):
         assert "missing" in msg, what
     # The same through the command line: exit 1 and one line naming the file.
     for argv in (["plan", "--out", str(copy)], ["findings", str(copy)],
-                 ["report", str(copy)], ["run", "--out", str(copy), "--cluster", "sync"]):
+                 ["report", str(copy)], ["verify", str(copy)],
+                 ["run", "--out", str(copy), "--cluster", "sync"]):
         if argv[0] in ("plan", "run"):
             job = copy.parent / "job.json"
             job.write_text(json.dumps(JOB))
@@ -171,6 +172,9 @@ def test_flipped_byte_is_caught_by_deep_verify(copy):
     with pytest.raises(StoreDamagedError, match="SHA-256") as err:
         verify_store(store, deep=True)
     assert err.value.file == victim and err.value.problem == "checksum"
+    # The command line: `verify` passes on sizes, `verify --deep` names the file.
+    assert main(["verify", str(store)]) == 0
+    assert main(["verify", str(store), "--deep"]) == 1
 
 
 def test_deleted_manifest_or_done_flag_means_the_task_is_redone(copy, finished):
@@ -225,6 +229,10 @@ def test_killed_run_refused_by_findings_and_tables(tmp_path, monkeypatch, capsys
             call()
     assert main(["findings", str(out)]) == 1
     assert "3 of 6 tasks are not done" in capsys.readouterr().err
+    assert main(["verify", str(out)]) == 1
+    assert "3 of 6 tasks are not done" in capsys.readouterr().err
+    assert main(["verify", str(out), "--allow-partial"]) == 0
+    assert main(["findings", str(out), "--allow-partial"]) == 0
     # A caller that wants the finished part gets it: 2010 answered, 2011 all NaN.
     part = findings(out, allow_partial=True)
     assert len(part["intensity"]) == 0 or part["intensity"]["year"].nunique() >= 1

@@ -227,7 +227,8 @@ def _table_html(df: pd.DataFrame, max_rows: int = 400) -> str:
     return f"<table><tr>{head}</tr>{body}</table>{more}"
 
 
-def write_report(results_dir: str | Path, path: str | Path | None = None) -> Path:
+def write_report(results_dir: str | Path, path: str | Path | None = None, *,
+                 allow_partial: bool = False) -> Path:
     """Write a self-contained HTML report of a finished run (``brgvc report RESULTS``).
 
     Writes the findings files too (:func:`~brgvc.studies.belt_and_road.write_findings`), then
@@ -249,7 +250,7 @@ def write_report(results_dir: str | Path, path: str | Path | None = None) -> Pat
     """
     from brgvc.studies.belt_and_road.findings import write_findings
 
-    files = write_findings(results_dir)
+    files = write_findings(results_dir, allow_partial=allow_partial)
     tables, focal = files.frames, files.focal
     description = files.text.split("\n")[2]
     out = Path(path) if path is not None else files.markdown.parent / "report.html"

@@ -45,6 +45,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from brgvc.studies.belt_and_road.robust import spearman
+
 __all__ = [
     "STATS",
     "SUPPORT",
@@ -423,20 +425,6 @@ def _finding2(
 # ------------------------------------------------------------------------------ finding 3
 
 
-def _spearman(a: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Spearman correlation of each row of ``a`` (..., k) with ``x`` (k,); NaN rows stay NaN."""
-    from scipy.stats import rankdata
-
-    ra = rankdata(a, axis=-1)
-    rx = rankdata(x)
-    ra = ra - ra.mean(axis=-1, keepdims=True)
-    rx = rx - rx.mean()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = (ra * rx).sum(-1) / np.sqrt((ra**2).sum(-1) * (rx**2).sum())
-    r[np.isnan(a).any(axis=-1)] = np.nan
-    return r
-
-
 def _finding3(
     src: _Source, probs: list[dict[str, Any]]
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -508,7 +496,7 @@ def _finding3(
     if ok.sum() >= 3:
         vals = a_m.transpose("year", "draw", "partner").values[..., ok]
         for ind, x in (("spearman_lon", x_lon[ok]), ("spearman_lat", x_lat[ok])):
-            rho = xr.DataArray(_spearman(vals, x), dims=("year", "draw"),
+            rho = xr.DataArray(spearman(vals, x), dims=("year", "draw"),
                                coords={"year": a_m["year"], "draw": a_m["draw"]})
             grad.append(_frame(rho, ind, n_partners=int(ok.sum())))
             _probability_rows(probs, 3, f"{ind} > 0 (more value added further "

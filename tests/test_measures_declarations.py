@@ -52,7 +52,10 @@ def _arrays(out) -> dict[str, xr.DataArray]:
 
 
 def test_cases_cover_every_measure():
-    assert {name for name, _ in CASES} == set(MEASURES)
+    # Measures registered by other packages through the entry points (the study's
+    # br_capture) are tested where they are defined.
+    own = {n for n, m in MEASURES.items() if m.func.__module__.startswith("brgvc.measures")}
+    assert {name for name, _ in CASES} == own
 
 
 @pytest.mark.parametrize(("name", "options"), CASES, ids=[f"{n}-{i}" for i, (n, _) in

@@ -362,8 +362,8 @@ def test_cluster_profiles_and_their_errors(tmp_path, monkeypatch):
     assert type(ex) is Executor and ex.n_workers == 1
 
 
-def test_module_cli(tmp_path, capsys):
-    from brgvc.runner.__main__ import main
+def test_cli_validate_plan_and_a_bad_job(tmp_path, capsys):
+    from brgvc.cli import main
 
     repo = Path(__file__).resolve().parents[1]
     assert main(["validate", str(repo / "jobs" / "quick.yaml")]) == 0
@@ -372,8 +372,9 @@ def test_module_cli(tmp_path, capsys):
     assert "total: 2 tasks, 0 done, 2 to run" in capsys.readouterr().out
     bad = tmp_path / "bad.yaml"
     bad.write_text("data: wiod2013\nmeasures: [nope]\n")
-    assert main(["run", str(bad), "--out", str(tmp_path / "o"), "--cluster", "sync"]) == 2
-    assert "measures[0]" in capsys.readouterr().err
+    assert main(["run", str(bad), "--out", str(tmp_path / "o"), "--cluster", "sync"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "measures[0]" in err[0]
     assert not (tmp_path / "o").exists()
 
 

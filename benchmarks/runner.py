@@ -21,7 +21,7 @@ Printed, all measured in this run:
    Σ task / (workers × task wall); target ≥ 0.8 on 2 workers;
 4. the default job on a few years and draws: reduce + tables share of the run (target ≤ 10 %),
    output sizes, and the re-run of the finished job with and without its outputs record, in
-   process and through ``python -m brgvc.runner run`` (target ≤ 5 s end to end).
+   process and through ``brgvc run`` (target ≤ 5 s end to end).
 
 Other processes on the machine inflate every figure; the share of CPU they used during the run
 is printed from /proc/loadavg (load above the workers' count means contention).

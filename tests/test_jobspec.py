@@ -192,3 +192,20 @@ def test_check_resources_for_validate(tmp_path):
     assert ei.value.key == "draws.block"
     check_resources(spec(measures=["wwz"], draws={"n": 1_000_000, "block": 1_000_000},
                          checks={"resources": False}))
+
+
+def test_normalised_spec_round_trips_findings_off(tmp_path):
+    import yaml
+
+    spec = yaml.safe_load(default_job_path().read_text())
+    spec["findings"] = False
+    job = load_job(spec)
+    assert job.findings is None
+    path = tmp_path / "job.yaml"
+    path.write_text(yaml.safe_dump(job.spec))
+    again = load_job(path)
+    assert again.findings is None and again.hash == job.hash
+    on = load_job(yaml.safe_load(default_job_path().read_text()))
+    assert on.findings is not None
+    path.write_text(yaml.safe_dump(on.spec))
+    assert load_job(path).findings == on.findings

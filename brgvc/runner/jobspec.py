@@ -633,7 +633,9 @@ def load_job(
         findings = None
     if findings is not None:
         findings = {"expected_top_region": "Southeast Asia", "gexf": True, **findings}
-    spec["findings"] = findings
+    # False, not None: a normalised spec written back to YAML must load with findings off
+    # (None means "the default", which is on for a job with a network).
+    spec["findings"] = findings if findings is not None else False
 
     # outputs and schedule -----------------------------------------------------------------
     # Parquet statistics over draws by default; per-draw tables and CSV are opt-in.

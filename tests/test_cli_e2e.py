@@ -165,3 +165,17 @@ def test_decompose_refuses_a_non_productive_table_unless_allowed(tmp_path, capsy
     assert len(err) == 1 and "2011" in err[0] and "spectral radius" in err[0]
     assert main([*argv, "--allow-nonproductive"]) == 0
     assert (tmp_path / "vby.csv").is_file()
+
+
+def test_study_on_a_local_cluster_finds_the_study_measure(tmp_path):
+    """Worker processes resolve the study's br_capture by name (entry points), not by import."""
+    spec = dict(JOB, name="e2e_local", measures=["vby"], network={"weight": ["W1"]},
+                draws={"n": 1, "block": 2, "seed": 7})
+    spec.pop("schedule")
+    job = tmp_path / "job.yaml"
+    job.write_text(yaml.safe_dump(spec, sort_keys=False))
+    out = tmp_path / "out"
+    assert main(["run", str(job), "--cluster", "local", "--out", str(out), "--quiet"]) == 0
+    capture = xr.open_zarr(out / "results.zarr")["br_capture_world_flow"]
+    assert np.isfinite(capture.values).all() and (capture.values > 0).all()
+    assert (out / "findings.md").is_file()

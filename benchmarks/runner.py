@@ -114,10 +114,8 @@ def per_draw_cost(
                     dims.update({v.name: v.dims for v in network_layout(
                         info.regions, net[0], grouping)})
 
-                def one_draw(s=sampler, r=rng, ms=ms, y=year, setup=setup, g=grouping,
-                             dims=dims):
-                    # As in runner.task.compute_draws: numpy per draw, no labels.
-                    t = s.draw(r)
+                def compute(t, ms=ms, y=year, setup=setup, g=grouping, dims=dims):
+                    # As in runner.task.compute_draws: build, factorise, measures (numpy).
                     sy = IOSystem(t.Z, t.Yd, t.x, t.va, t.G, t.N)
                     sy.factorise()
                     ys = YearSystem(sy, info.regions, info.sectors, y)
@@ -126,19 +124,14 @@ def per_draw_cost(
                     if setup is not None:
                         for w in setup.weights:
                             network_arrays(ys, setup, w)
+
+                def one_draw(s=sampler, r=rng, compute=compute):
+                    compute(s.draw(r))
 
                 drawn = sampler.draw(rng)
 
-                def compute_only(t=drawn, ms=ms, y=year, setup=setup, g=grouping, dims=dims):
-                    # The same draw without perturbing: build, factorise, measures (numpy).
-                    sy = IOSystem(t.Z, t.Yd, t.x, t.va, t.G, t.N)
-                    sy.factorise()
-                    ys = YearSystem(sy, info.regions, info.sectors, y)
-                    for m in ms:
-                        m.arrays(ys, g, dims)
-                    if setup is not None:
-                        for w in setup.weights:
-                            network_arrays(ys, setup, w)
+                def compute_only(t=drawn, compute=compute):
+                    compute(t)
 
                 lu = min(lu, tmin(lambda M=M: sla.lu_factor(M, check_finite=False), repeat))
                 d = tmin(one_draw, repeat)

@@ -114,7 +114,7 @@ def per_draw_cost(
                     dims.update({v.name: v.dims for v in network_layout(
                         info.regions, net[0], grouping)})
 
-                def compute(t, ms=ms, y=year, setup=setup, g=grouping, dims=dims):
+                def draw_measures(t, ms=ms, y=year, setup=setup, g=grouping, dims=dims):
                     # As in runner.task.compute_draws: build, factorise, measures (numpy).
                     sy = IOSystem(t.Z, t.Yd, t.x, t.va, t.G, t.N)
                     sy.factorise()
@@ -125,13 +125,13 @@ def per_draw_cost(
                         for w in setup.weights:
                             network_arrays(ys, setup, w)
 
-                def one_draw(s=sampler, r=rng, compute=compute):
-                    compute(s.draw(r))
+                def one_draw(s=sampler, r=rng, f=draw_measures):
+                    f(s.draw(r))
 
                 drawn = sampler.draw(rng)
 
-                def compute_only(t=drawn, compute=compute):
-                    compute(t)
+                def compute_only(t=drawn, f=draw_measures):
+                    f(t)
 
                 lu = min(lu, tmin(lambda M=M: sla.lu_factor(M, check_finite=False), repeat))
                 d = tmin(one_draw, repeat)

@@ -285,8 +285,14 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         start = dt.datetime.fromisoformat(args.start)
         if start.tzinfo is None:
             start = start.replace(tzinfo=dt.UTC)
+    from brgvc.runner import load_job
+
+    run = None
+    if load_job(args.job).findings is not None:
+        # Each firing of a job with findings is the whole study, as with `brgvc run`.
+        from brgvc.studies.belt_and_road.study import scheduled_run as run
     runs = run_schedule(args.job, args.out, cluster=args.cluster, max_runs=args.max_runs,
-                        now=start, concurrency=args.concurrency)
+                        now=start, concurrency=args.concurrency, run=run)
     print(runs.summary())
     if runs.failures:
         print(f"brgvc: error: {len(runs.failures)} of {len(runs)} scheduled runs failed",

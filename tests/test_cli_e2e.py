@@ -179,3 +179,15 @@ def test_study_on_a_local_cluster_finds_the_study_measure(tmp_path):
     capture = xr.open_zarr(out / "results.zarr")["br_capture_world_flow"]
     assert np.isfinite(capture.values).all() and (capture.values > 0).all()
     assert (out / "findings.md").is_file()
+
+
+def test_a_scheduled_findings_job_runs_the_whole_study(tmp_path):
+    spec = dict(JOB, name="e2e_sched", years=[2010, 2011], measures=["vby"],
+                network={"weight": ["W1"]}, draws={"n": 1, "block": 2, "seed": 3})
+    job = tmp_path / "job.yaml"
+    job.write_text(yaml.safe_dump(spec, sort_keys=False))
+    assert main(["schedule", str(job), "--out", str(tmp_path / "sweeps"), "--cluster", "sync",
+                 "--max-runs", "1", "--start", "2026-11-30T00:00"]) == 0
+    (folder,) = (tmp_path / "sweeps").iterdir()
+    assert (folder / "findings.md").is_file()
+    assert (folder / "variants" / "published" / "results.zarr").is_dir()

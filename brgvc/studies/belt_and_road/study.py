@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["StudyResult", "run_study", "study_job", "variant_job"]
+__all__ = ["StudyResult", "run_study", "scheduled_run", "study_job", "variant_job"]
 
 
 @dataclasses.dataclass
@@ -148,3 +148,12 @@ def run_study(
         marker.write_text(key)
     timings["findings"] = time.perf_counter() - t0
     return StudyResult(main, var, files, timings)
+
+
+def scheduled_run(job: Any, cluster: Any, out: Path) -> StudyResult:
+    """One firing of a scheduled study (``brgvc schedule`` on a job with findings).
+
+    The ``run(job, cluster, out)`` of :func:`brgvc.deploy.schedule.run_schedule`; defined at
+    module level so that the ``replace`` policy can run it in a spawned process.
+    """
+    return run_study(job, out, cluster=cluster, progress=False)

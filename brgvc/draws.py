@@ -40,6 +40,7 @@ dimension, lazy on dask inputs). It imports from :mod:`brgvc.schema` only.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -67,6 +68,7 @@ __all__ = [
     "Table",
     "draw_rng",
     "gras",
+    "interval_stats",
     "lognormal_factor",
     "normal_values",
     "rebalance_residual",
@@ -771,3 +773,35 @@ def summarise(
         keep_attrs=False,
     )
     return out.assign_coords(stat=np.array(names, dtype=object))
+
+
+#: The statistics the reports show (``summarise`` without ``p_above_base``).
+INTERVAL_STATS: tuple[str, ...] = ("base", "mean", "sd", "cv", "q025", "q975")
+
+
+def interval_stats(da: xr.DataArray, dim: str = "draw") -> xr.DataArray:
+    """:data:`INTERVAL_STATS` of ``da`` over ``dim``, computed; NaN beyond the base run alone.
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        Values with a ``dim`` dimension, label 0 the base run.
+    dim : str
+        The draw dimension.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``dim`` replaced by a last ``stat`` dimension.
+    """
+    if da.sizes[dim] < 2:
+        # Base run only: there is nothing to summarise over (summarise needs one draw).
+        base = da.isel({dim: 0}, drop=True).astype(np.float64)
+        parts = [base] + [xr.full_like(base, np.nan)] * (len(INTERVAL_STATS) - 1)
+        stat = xr.DataArray(np.array(INTERVAL_STATS, dtype=object), dims="stat")
+        return xr.concat(parts, dim=stat).transpose(..., "stat").load()
+    with warnings.catch_warnings():
+        # All-NaN cells (a measure undefined in every draw) are expected.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = summarise(da.astype(np.float64), dim).compute()
+    return out.sel(stat=list(INTERVAL_STATS))

@@ -6,7 +6,6 @@ after the negative-weight policy) and per-node ``net_*`` outputs; nothing is rec
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -15,29 +14,16 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from brgvc.draws import INTERVAL_STATS, interval_stats
+
 __all__ = ["by_weight", "edge_frame", "node_frame", "write_network_files"]
 
-_STATS = ("base", "mean", "sd", "cv", "q025", "q975")
+_STATS = INTERVAL_STATS
 
 #: Per-node outputs written as Gephi node attributes (base run).
 GEXF_ATTRS = ("strength", "strength_share", "out_strength", "in_strength", "pagerank",
               "coreness", "core", "betweenness", "community", "strength_rank",
               "coreness_rank")
-
-
-def _stats(da: xr.DataArray) -> xr.DataArray:
-    from brgvc.draws import summarise
-
-    if da.sizes["draw"] < 2:
-        # Base run only: no statistics over draws (draws.summarise needs at least one draw).
-        base = da.isel(draw=0, drop=True).astype(np.float64)
-        parts = [base] + [xr.full_like(base, np.nan)] * (len(_STATS) - 1)
-        stat = xr.DataArray(np.array(_STATS, dtype=object), dims="stat")
-        return xr.concat(parts, dim=stat).transpose(..., "stat").load()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        out = summarise(da.astype(np.float64), "draw").compute()
-    return out.sel(stat=list(_STATS))
 
 
 def _members(ds: xr.Dataset) -> list[str]:
@@ -106,7 +92,7 @@ def edge_frame(ds: xr.Dataset, summary: xr.Dataset | None = None,
     members = _members(ds)
     W = ds["net_weight"].sel(net_source=members, net_sink=members).load()
     st = _stored(summary, "net_weight", _weight)
-    st = _stats(W) if st is None else st.sel(net_source=members, net_sink=members)
+    st = interval_stats(W) if st is None else st.sel(net_source=members, net_sink=members)
     st = st.transpose("year", "net_source", "net_sink", "stat").values
     years = [int(y) for y in ds["year"].values]
     n = len(members)
@@ -156,7 +142,7 @@ def node_frame(
     if all(x is not None for x in stored):
         st = xr.concat(stored, dim=stacked["metric"])
     else:
-        st = _stats(stacked)
+        st = interval_stats(stacked)
     st = st.transpose("year", "node", "metric", "stat")
     st = st.assign_coords(node=np.asarray(st["node"].values).astype(object),
                           metric=np.asarray(st["metric"].values).astype(object))

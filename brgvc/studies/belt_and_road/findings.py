@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -45,6 +44,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from brgvc.draws import INTERVAL_STATS, interval_stats
 from brgvc.studies.belt_and_road.robust import spearman
 
 __all__ = [
@@ -58,7 +58,7 @@ __all__ = [
 ]
 
 #: Statistic columns of every per-year table (as :func:`brgvc.draws.summarise` names them).
-STATS: tuple[str, ...] = ("base", "mean", "sd", "cv", "q025", "q975")
+STATS: tuple[str, ...] = INTERVAL_STATS
 
 #: A finding counts as "supported" when its key probability reaches this level.
 SUPPORT = 0.9
@@ -222,23 +222,6 @@ def _open(results_dir: str | Path, options: Mapping[str, Any] | None,
 # ------------------------------------------------------------------------------ statistics
 
 
-def _stats(da: xr.DataArray) -> xr.DataArray:
-    """The runner's reduction over ``draw`` (base, mean, sd, cv, q025, q975), computed."""
-    from brgvc.draws import summarise
-
-    if da.sizes["draw"] < 2:
-        # Base run only: no statistics over draws (draws.summarise needs at least one draw).
-        base = da.isel(draw=0, drop=True).astype(np.float64)
-        parts = [base] + [xr.full_like(base, np.nan)] * (len(STATS) - 1)
-        stat = xr.DataArray(np.array(STATS, dtype=object), dims="stat")
-        return xr.concat(parts, dim=stat).transpose(..., "stat").load()
-    out = summarise(da.astype(np.float64), "draw")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        out = out.compute()
-    return out.sel(stat=list(STATS))
-
-
 def _frame(da: xr.DataArray | None, indicator: str, *, stats: xr.DataArray | None = None,
            **columns: Any) -> pd.DataFrame:
     """Statistics of a (year, draw, ...) array as a wide frame: year, dims..., stats.
@@ -246,7 +229,7 @@ def _frame(da: xr.DataArray | None, indicator: str, *, stats: xr.DataArray | Non
     ``stats`` (dims year, ..., stat) are the runner's statistics of a stored variable read
     from ``summary.zarr``; without them ``da`` is reduced here (derived quantities).
     """
-    st = stats if stats is not None else _stats(da)
+    st = stats if stats is not None else interval_stats(da)
     other = [d for d in st.dims if d not in ("year", "stat")]
     st = st.transpose("year", *other, "stat")
     st = st.assign_coords({d: np.asarray(st[d].values).astype(object)
